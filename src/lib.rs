@@ -1,0 +1,27 @@
+//! smtpwire: an SMTP client that never hangs, never loses mail silently and never lets a
+//! server inject anything.
+//!
+//! The crate is layered:
+//!
+//! * a **sans-IO protocol core** ([`reply`], [`capabilities`], [`address`], [`command`],
+//!   [`auth`], [`data`], [`session`]) that never touches a socket or a clock and builds
+//!   without `std`;
+//! * a **blocking transport** (`transport`, feature `std`) that moves bytes between a socket
+//!   and the session, with TLS from rustls behind the default `tls` feature;
+//! * a **mailer** (`mailer`, feature `std`) that connects late, reconnects on `421` and EOF with
+//!   bounded backoff, and never silently duplicates or loses a message.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+pub mod address;
+pub mod auth;
+pub mod capabilities;
+pub mod command;
+pub mod data;
+pub mod ehlo_name;
+pub mod reply;
+pub mod session;
+pub mod time;
