@@ -87,6 +87,12 @@ impl Session {
         todo!()
     }
 
+    /// Sends RSET. Allowed only when the session is ready.
+    pub fn reset(&mut self, now: Timestamp) -> Result<(), UsageError> {
+        let _ = now;
+        todo!()
+    }
+
     /// Sends QUIT. Allowed only when the session is ready.
     pub fn quit(&mut self, now: Timestamp) -> Result<(), UsageError> {
         let _ = now;
@@ -120,6 +126,17 @@ impl Session {
 
     /// Whether the session waits for bytes from the server.
     pub fn wants_input(&self) -> bool {
+        todo!()
+    }
+
+    /// Whether the session is ready for a new transaction, NOOP, RSET or QUIT.
+    pub fn is_ready(&self) -> bool {
+        todo!()
+    }
+
+    /// Where the conversation stands if it were cut now: the step, the fate of the message in
+    /// flight and its recipients. A driver whose socket fails (reset, broken pipe) reports this.
+    pub fn interruption(&self) -> Interruption {
         todo!()
     }
 
