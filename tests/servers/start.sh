@@ -6,8 +6,10 @@
 #   - aiosmtpd (STARTTLS port and implicit-TLS port).
 # Waits until every listener answers, then writes DIR/env ("export NAME=value"
 # lines) and prints the same lines on stdout; everything else goes to stderr:
-#   eval "$(tests/servers/start.sh)"      or      tests/servers/start.sh && source /tmp/smtpwire-servers/env
-# Anything already running under DIR is stopped and DIR is wiped first.
+#   tests/servers/start.sh >/dev/null && source /tmp/smtpwire-servers/env
+#   eval "$(tests/servers/start.sh)"     (by hand: eval does not fail when start.sh fails)
+# Anything already running under DIR is stopped and DIR is wiped first. DIR must
+# have no white space and world-traversable parents (postfix and nobody work in it).
 # See README.md in this directory for what each server offers.
 set -Eeuo pipefail
 
@@ -84,6 +86,7 @@ fail() {
 }
 trap 'fail "command failed at line $LINENO: $BASH_COMMAND"' ERR
 
+[[ "$DIR" =~ ^/[^[:space:]]*$ ]] || fail "DIR must be a path without white space: '$DIR'"
 for tool in "$PYTHON" openssl /usr/sbin/postfix /usr/sbin/smtp-sink /usr/sbin/saslpasswd2; do
   command -v "$tool" >/dev/null || fail "$tool not found: run tests/servers/install.sh"
 done
@@ -323,7 +326,7 @@ $SUDO /usr/sbin/postfix -c "$PF/conf" start >"$DIR/logs/postfix-start.log" 2>&1 
 # ---------------------------------------------------------------- wait
 say "waiting for ${#READY_SPECS[@]} listeners (at most ${READY_TIMEOUT_SECONDS}s)"
 "$PYTHON" "$HERE/net_helper.py" wait-greetings "$READY_TIMEOUT_SECONDS" --ca "$TLS/ca.pem" \
-  --pid-dir "$DIR/pids" "${READY_SPECS[@]}" || fail "some servers did not answer in time"
+  --pid-dir "$DIR/pids" "${READY_SPECS[@]}" || fail "some servers did not start or did not answer in time"
 
 # ---------------------------------------------------------------- env
 add_env SMTPWIRE_SERVERS_DIR "$DIR"
