@@ -36,7 +36,12 @@ enum SecretKind {
 impl Credentials {
     /// A user name and password for PLAIN or LOGIN.
     pub fn password(username: &str, password: &str) -> Result<Credentials, CredentialsError> {
-        let _ = (username, password, SecretKind::Password, SecretKind::OAuth2Token);
+        let _ = (
+            username,
+            password,
+            SecretKind::Password,
+            SecretKind::OAuth2Token,
+        );
         todo!()
     }
     /// A user name and OAuth 2.0 access token for XOAUTH2.
@@ -93,7 +98,11 @@ pub enum AuthError {
 
 impl AuthExchange {
     /// Starts `mechanism` with `credentials`, writing the AUTH command line to `out`.
-    pub fn start(mechanism: &Mechanism, credentials: &Credentials, out: &mut Vec<u8>) -> AuthExchange {
+    pub fn start(
+        mechanism: &Mechanism,
+        credentials: &Credentials,
+        out: &mut Vec<u8>,
+    ) -> AuthExchange {
         let _ = (mechanism, credentials, out);
         todo!()
     }
