@@ -343,7 +343,7 @@ fn helo_fallback_when_ehlo_is_not_understood() {
             pair.server.commands,
             ["EHLO client.example", "HELO client.example"]
         );
-        assert_eq!(pair.session.capabilities().unwrap().pipelining(), false);
+        assert!(!pair.session.capabilities().unwrap().pipelining());
         pair.send(envelope(&["a@foo.com"]), BODY);
         assert_eq!(pair.server.messages.len(), 1);
     }
