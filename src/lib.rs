@@ -28,4 +28,8 @@ pub mod ehlo_name;
 pub mod message;
 pub mod reply;
 pub mod session;
+// An in-process SMTP server for tests (feature `testing`): scriptable extensions, TLS and
+// AUTH, fault injection, and records of everything that reached it (docs in the module).
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
