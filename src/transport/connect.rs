@@ -50,7 +50,6 @@ pub(crate) fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<So
             let _ = sender.send((name.as_str(), port).to_socket_addrs().map(Vec::from_iter));
         })
         .map_err(fail)?;
-    let left = deadline.saturating_duration_since(Instant::now());
     match receiver.recv_timeout(left) {
         Ok(Ok(addresses)) if addresses.is_empty() => Err(fail(io::ErrorKind::NotFound.into())),
         Ok(Ok(addresses)) => Ok(addresses),

@@ -369,3 +369,425 @@ impl<S: Socket> TlsStream<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use rustls::server::WebPkiClientVerifier;
+    use rustls::{ServerConfig, ServerConnection};
+    use std::net::{TcpListener, TcpStream};
+    use std::thread::{self, JoinHandle};
+
+    /// A certificate authority made for one test.
+    struct Ca {
+        issuer: CertifiedIssuer<'static, KeyPair>,
+    }
+
+    /// A certificate chain and its key, DER.
+    struct Identity {
+        chain: Vec<CertificateDer<'static>>,
+        key: Vec<u8>,
+    }
+
+    impl Ca {
+        fn new() -> Ca {
+            let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            let issuer =
+                CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+            Ca { issuer }
+        }
+
+        fn der(&self) -> Vec<u8> {
+            self.issuer.der().to_vec()
+        }
+
+        fn issue(&self, names: &[&str], expired: bool) -> Identity {
+            let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            let mut params = CertificateParams::new(names).unwrap();
+            if expired {
+                params.not_before = rcgen::date_time_ymd(2001, 1, 1);
+                params.not_after = rcgen::date_time_ymd(2002, 1, 1);
+            }
+            let key = KeyPair::generate().unwrap();
+            let cert = params.signed_by(&key, &self.issuer).unwrap();
+            Identity {
+                chain: vec![cert.der().clone()],
+                key: key.serialize_der(),
+            }
+        }
+    }
+
+    fn server_config(identity: Identity, client_ca: Option<&Ca>) -> Arc<ServerConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .unwrap();
+        let builder = match client_ca {
+            Some(ca) => {
+                let mut roots = RootCertStore::empty();
+                roots.add(CertificateDer::from(ca.der())).unwrap();
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                        .build()
+                        .unwrap();
+                builder.with_client_cert_verifier(verifier)
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let key = PrivateKeyDer::try_from(identity.key).unwrap();
+        Arc::new(builder.with_single_cert(identity.chain, key).unwrap())
+    }
+
+    /// A server for one connection: handshakes, answers `ping` with `pong`, and reports what
+    /// its handshake ended with.
+    fn serve_once(config: Arc<ServerConfig>) -> (u16, JoinHandle<Result<(), rustls::Error>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handle = thread::spawn(move || {
+            let (mut socket, _) = listener.accept().unwrap();
+            socket
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let mut conn = ServerConnection::new(config).unwrap();
+            // Bounded: each turn reads or writes; the socket timeout ends a stall.
+            for _ in 0..100 {
+                if !conn.is_handshaking() {
+                    break;
+                }
+                if conn.wants_write() {
+                    conn.write_tls(&mut socket).unwrap();
+                } else if conn.read_tls(&mut socket).unwrap_or(0) == 0 {
+                    return Err(rustls::Error::HandshakeNotComplete);
+                } else if let Err(error) = conn.process_new_packets() {
+                    let _ = conn.write_tls(&mut socket);
+                    return Err(error);
+                }
+            }
+            let mut stream = rustls::StreamOwned::new(conn, socket);
+            let mut ping = [0u8; 4];
+            stream.read_exact(&mut ping).unwrap();
+            assert_eq!(&ping, b"ping");
+            stream.write_all(b"pong").unwrap();
+            stream.flush().unwrap();
+            stream.conn.send_close_notify();
+            let _ = stream.conn.complete_io(&mut stream.sock);
+            Ok(())
+        });
+        (port, handle)
+    }
+
+    fn soon() -> Instant {
+        Instant::now() + Duration::from_secs(10)
+    }
+
+    fn client(
+        port: u16,
+        config: &TlsConfig,
+        name: &str,
+    ) -> Result<TlsStream<TcpStream>, HandshakeError> {
+        let socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        TlsStream::handshake(socket, config, server_name(name).unwrap(), soon())
+    }
+
+    fn trusting(ca: &Ca) -> TlsConfig {
+        TlsConfig::builder()
+            .without_webpki_roots()
+            .add_root_der(&ca.der())
+            .unwrap()
+            .build()
+            .unwrap()
+    }
+
+    /// Sends all of `data` and reads until `expected.len()` bytes came, each step bounded.
+    fn exchange(stream: &mut TlsStream<TcpStream>, data: &[u8], expected: usize) -> Vec<u8> {
+        stream
+            .socket()
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+            .socket()
+            .set_write_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut sent = 0;
+        for _ in 0..100 {
+            if sent == data.len() && !stream.has_queued_output() {
+                break;
+            }
+            sent += stream.send(&data[sent..]).unwrap();
+        }
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        for _ in 0..100 {
+            if got.len() >= expected {
+                break;
+            }
+            match stream.receive(&mut buf) {
+                Ok(Received::Data(n)) => got.extend_from_slice(&buf[..n]),
+                Ok(Received::Nothing) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        got
+    }
+
+    #[test]
+    fn handshake_then_data_both_ways_then_close_notify_is_eof() {
+        let ca = Ca::new();
+        let (port, server) = serve_once(server_config(ca.issue(&["localhost"], false), None));
+        let mut stream = client(port, &trusting(&ca), "localhost").unwrap();
+        assert_eq!(exchange(&mut stream, b"ping", 4), b"pong");
+        let mut buf = [0u8; 16];
+        let mut end = None;
+        for _ in 0..10 {
+            match stream.receive(&mut buf).unwrap() {
+                Received::Nothing => {}
+                other => {
+                    end = Some(other);
+                    break;
+                }
+            }
+        }
+        assert_eq!(end, Some(Received::Eof));
+        server.join().unwrap().unwrap();
+    }
+
+    #[test]
+    fn an_ip_address_name_is_verified_against_ip_san() {
+        let ca = Ca::new();
+        let (port, server) = serve_once(server_config(ca.issue(&["127.0.0.1"], false), None));
+        let mut stream = client(port, &trusting(&ca), "127.0.0.1").unwrap();
+        assert_eq!(exchange(&mut stream, b"ping", 4), b"pong");
+        server.join().unwrap().unwrap();
+    }
+
+    fn expect_certificate_error(
+        result: Result<TlsStream<TcpStream>, HandshakeError>,
+    ) -> rustls::CertificateError {
+        match result {
+            Err(HandshakeError::Tls(rustls::Error::InvalidCertificate(error))) => error,
+            Err(other) => panic!("expected a certificate error, got {other:?}"),
+            Ok(_) => panic!("the handshake succeeded"),
+        }
+    }
+
+    #[test]
+    fn a_wrong_host_name_fails_closed() {
+        let ca = Ca::new();
+        let (port, server) =
+            serve_once(server_config(ca.issue(&["mail.example.com"], false), None));
+        let error = expect_certificate_error(client(port, &trusting(&ca), "localhost"));
+        assert!(
+            matches!(
+                error,
+                rustls::CertificateError::NotValidForNameContext { .. }
+            ),
+            "{error:?}"
+        );
+        assert!(server.join().unwrap().is_err());
+    }
+
+    #[test]
+    fn an_untrusted_ca_fails_closed() {
+        let ca = Ca::new();
+        let (port, server) = serve_once(server_config(ca.issue(&["localhost"], false), None));
+        let error = expect_certificate_error(client(port, &TlsConfig::default(), "localhost"));
+        assert_eq!(error, rustls::CertificateError::UnknownIssuer);
+        assert!(server.join().unwrap().is_err());
+    }
+
+    #[test]
+    fn an_expired_certificate_fails_closed() {
+        let ca = Ca::new();
+        let (port, server) = serve_once(server_config(ca.issue(&["localhost"], true), None));
+        let error = expect_certificate_error(client(port, &trusting(&ca), "localhost"));
+        assert!(
+            matches!(error, rustls::CertificateError::ExpiredContext { .. }),
+            "{error:?}"
+        );
+        assert!(server.join().unwrap().is_err());
+    }
+
+    #[test]
+    fn a_client_certificate_is_presented_when_configured() {
+        let server_ca = Ca::new();
+        let client_ca = Ca::new();
+        let config = server_config(server_ca.issue(&["localhost"], false), Some(&client_ca));
+        let client_identity = client_ca.issue(&["client.example"], false);
+        let with_identity = TlsConfig::builder()
+            .without_webpki_roots()
+            .add_root_der(&server_ca.der())
+            .unwrap()
+            .client_certificate_der(
+                client_identity.chain.iter().map(|c| c.to_vec()).collect(),
+                client_identity.key,
+            )
+            .unwrap()
+            .build()
+            .unwrap();
+        let (port, server) = serve_once(Arc::clone(&config));
+        let mut stream = client(port, &with_identity, "localhost").unwrap();
+        assert_eq!(exchange(&mut stream, b"ping", 4), b"pong");
+        server.join().unwrap().unwrap();
+
+        // Without it, the server refuses (TLS 1.3 reports it after the client's Finished).
+        let (port, server) = serve_once(config);
+        if let Ok(mut stream) = client(port, &trusting(&server_ca), "localhost") {
+            let _ = stream.send(b"ping");
+            let mut buf = [0u8; 16];
+            let mut refused = false;
+            for _ in 0..10 {
+                match stream.receive(&mut buf) {
+                    Ok(Received::Nothing) => {}
+                    Ok(_) => break,
+                    Err(_) => {
+                        refused = true;
+                        break;
+                    }
+                }
+            }
+            assert!(refused);
+        }
+        assert!(server.join().unwrap().is_err());
+    }
+
+    #[test]
+    fn a_silent_server_times_out_the_handshake() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let socket = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let started = Instant::now();
+        let by = started + Duration::from_millis(300);
+        let result = TlsStream::handshake(
+            socket,
+            &TlsConfig::default(),
+            server_name("localhost").unwrap(),
+            by,
+        );
+        assert!(matches!(result, Err(HandshakeError::TimedOut)));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_server_that_hangs_up_is_eof() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let socket = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        drop(listener.accept().unwrap());
+        let result = TlsStream::handshake(
+            socket,
+            &TlsConfig::default(),
+            server_name("localhost").unwrap(),
+            soon(),
+        );
+        assert!(
+            matches!(result, Err(HandshakeError::Eof | HandshakeError::Io(_))),
+            "{:?}",
+            result.err()
+        );
+    }
+
+    #[test]
+    fn plaintext_from_the_server_fails_the_handshake() {
+        // What a STARTTLS injection looks like from here: bytes that are not TLS.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let socket = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        server
+            .write_all(b"250-PIPELINING\r\n250 AUTH PLAIN\r\n")
+            .unwrap();
+        let result = TlsStream::handshake(
+            socket,
+            &TlsConfig::default(),
+            server_name("localhost").unwrap(),
+            soon(),
+        );
+        assert!(
+            matches!(result, Err(HandshakeError::Tls(_))),
+            "{:?}",
+            result.err()
+        );
+    }
+
+    #[test]
+    fn server_names_accept_dns_names_and_ip_literals() {
+        assert!(matches!(
+            server_name("mail.example.com"),
+            Ok(ServerName::DnsName(_))
+        ));
+        assert!(matches!(
+            server_name("192.0.2.1"),
+            Ok(ServerName::IpAddress(_))
+        ));
+        assert!(matches!(server_name("[::1]"), Ok(ServerName::IpAddress(_))));
+        assert!(matches!(server_name("::1"), Ok(ServerName::IpAddress(_))));
+        assert!(matches!(
+            server_name("bad name"),
+            Err(ConfigError::InvalidServerName { .. })
+        ));
+        assert!(matches!(
+            server_name(""),
+            Err(ConfigError::InvalidServerName { .. })
+        ));
+    }
+
+    #[test]
+    fn the_builder_refuses_unusable_roots_and_keys() {
+        assert!(matches!(
+            TlsConfig::builder().add_root_der(b"not a certificate"),
+            Err(ConfigError::Certificate(_))
+        ));
+        assert!(matches!(
+            TlsConfig::builder().add_root_pem(b"no pem here"),
+            Err(ConfigError::PemItemMissing(PemItem::Certificate))
+        ));
+        assert!(matches!(
+            TlsConfig::builder().add_root_pem(b"-----BEGIN CERTIFICATE-----\nAAAA"),
+            Err(ConfigError::Pem(_))
+        ));
+        assert!(matches!(
+            TlsConfig::builder().without_webpki_roots().build(),
+            Err(ConfigError::NoRootCertificates)
+        ));
+        assert!(matches!(
+            TlsConfig::builder().add_root_pem_file("/nonexistent/smtpwire-ca.pem"),
+            Err(ConfigError::ReadFile { .. })
+        ));
+        let ca = Ca::new();
+        let identity = ca.issue(&["client.example"], false);
+        let other_key = KeyPair::generate().unwrap().serialize_pem();
+        let chain_pem = ca.issuer.pem();
+        assert!(matches!(
+            TlsConfig::builder().client_certificate_pem(chain_pem.as_bytes(), b"no key"),
+            Err(ConfigError::PemItemMissing(PemItem::PrivateKey))
+        ));
+        // A key that does not belong to the certificate is caught when building.
+        let mismatched = TlsConfig::builder()
+            .client_certificate_pem(chain_pem.as_bytes(), other_key.as_bytes())
+            .unwrap()
+            .build();
+        assert!(
+            matches!(mismatched, Err(ConfigError::Certificate(_))),
+            "{:?}",
+            mismatched.err()
+        );
+        let _ = identity;
+    }
+
+    #[test]
+    fn roots_load_from_a_pem_file() {
+        let ca = Ca::new();
+        let path = std::env::temp_dir().join(format!("smtpwire-ca-{}.pem", std::process::id()));
+        std::fs::write(&path, ca.issuer.pem()).unwrap();
+        let config = TlsConfig::builder()
+            .without_webpki_roots()
+            .add_root_pem_file(&path)
+            .unwrap()
+            .build();
+        std::fs::remove_file(&path).unwrap();
+        let config = config.unwrap();
+        let (port, server) = serve_once(server_config(ca.issue(&["localhost"], false), None));
+        let mut stream = client(port, &config, "localhost").unwrap();
+        assert_eq!(exchange(&mut stream, b"ping", 4), b"pong");
+        server.join().unwrap().unwrap();
+    }
+}
