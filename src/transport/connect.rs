@@ -41,6 +41,10 @@ pub(crate) fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<So
         host: host.to_owned(),
         source,
     };
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(fail(io::ErrorKind::TimedOut.into()));
+    }
     let (sender, receiver) = mpsc::sync_channel(1);
     let name = host.to_owned();
     thread::Builder::new()
