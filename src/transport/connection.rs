@@ -407,7 +407,10 @@ impl<S: Socket> Connection<S> {
             while let Some(event) = self.session.poll_event() {
                 match event {
                     Event::StartTls => self.start_tls(&limit)?,
-                    Event::Failed(error) => return Err(self.fail_session(error)),
+                    Event::Failed(error) => {
+                        let interruption = self.session.interruption();
+                        return Err(self.fail_session(error, interruption));
+                    }
                     other => {
                         if let Some(value) = accept(other) {
                             return Ok(value);
@@ -462,7 +465,8 @@ impl<S: Socket> Connection<S> {
             let now = self.now();
             self.session.handle_timeout(now);
             if let Some(error) = self.session.error().cloned() {
-                return Err(self.fail_session(error));
+                let interruption = self.session.interruption();
+                return Err(self.fail_session(error, interruption));
             }
             if self.session.poll_timeout().is_none_or(|at| at > now) {
                 return Ok(());
@@ -505,27 +509,44 @@ impl<S: Socket> Connection<S> {
             return Err(self.io_failure(error));
         }
         match self.stream.receive(&mut self.incoming) {
-            Ok(Received::Data(n)) => {
-                let now = self.now();
-                // `receive` returns at most the buffer's length.
-                self.session.handle_input(&self.incoming[..n], now);
-            }
-            Ok(Received::Eof) => {
-                let now = self.now();
-                self.session.handle_eof(now);
-            }
-            #[cfg(feature = "tls")]
-            Ok(Received::Nothing) => {}
-            Err(StreamError::Io(error)) if is_retryable(&error) => {}
-            Err(StreamError::Io(error)) => return Err(self.io_failure(error)),
+            Ok(received) => self.deliver(received),
+            Err(StreamError::Io(error)) if is_retryable(&error) => Ok(()),
+            Err(StreamError::Io(error)) => Err(self.io_failure(error)),
             #[cfg(feature = "tls")]
             Err(StreamError::Tls(source)) => {
                 let interruption = self.session.interruption();
-                return Err(self.fail(Error::Tls {
+                Err(self.fail(Error::Tls {
                     interruption,
                     source,
-                }));
+                }))
             }
+        }
+    }
+
+    /// Hands what the socket gave to the session; fails the connection if the session failed.
+    fn deliver(&mut self, received: Received) -> Result<(), Error> {
+        let now = self.now();
+        match received {
+            Received::Data(n) => {
+                // Taken before the input, which may fail the session and clear its
+                // transaction: a bad reply after the final dot must still say that the
+                // message may have been accepted.
+                let before = self.session.interruption();
+                // `receive` never reports more than the buffer's length.
+                self.session.handle_input(&self.incoming[..n], now);
+                if let Some(error) = self.session.error().cloned() {
+                    return Err(self.fail_session(error, before));
+                }
+            }
+            Received::Eof => {
+                self.session.handle_eof(now);
+                if let Some(error) = self.session.error().cloned() {
+                    let interruption = self.session.interruption();
+                    return Err(self.fail_session(error, interruption));
+                }
+            }
+            #[cfg(feature = "tls")]
+            Received::Nothing => {}
         }
         Ok(())
     }
@@ -597,21 +618,19 @@ impl<S: Socket> Connection<S> {
                 self.session.handle_tls_established(now);
                 Ok(())
             }
-            Err(HandshakeError::TimedOut) => {
-                Err(self.on_deadline(expiry).err().unwrap_or_else(|| {
-                    let interruption = self.session.interruption();
-                    self.fail(Error::Timeout { interruption })
-                }))
-            }
-            Err(HandshakeError::Eof) => {
-                let now = self.now();
-                self.session.handle_eof(now);
-                Err(self
-                    .fail_with_session_or(|interruption| Error::ConnectionClosed { interruption }))
-            }
             Err(error) => {
                 let interruption = self.session.interruption();
-                Err(self.fail(handshake_error(error, interruption)))
+                Err(match error {
+                    HandshakeError::TimedOut => match self.on_deadline(expiry) {
+                        Err(error) => error,
+                        Ok(()) => self.fail(Error::Timeout { interruption }),
+                    },
+                    HandshakeError::Eof => match self.deliver(Received::Eof) {
+                        Err(error) => error,
+                        Ok(()) => self.fail(Error::ConnectionClosed { interruption }),
+                    },
+                    other => self.fail(handshake_error(other, interruption)),
+                })
             }
         }
     }
@@ -631,42 +650,37 @@ impl<S: Socket> Connection<S> {
         error
     }
 
-    /// The session failed: close and report.
-    fn fail_session(&mut self, error: SessionError) -> Error {
-        let interruption = self.session.interruption();
-        self.fail(Error::from_session(error, interruption))
+    /// The session failed: close and report. `context` is where the session stood before the
+    /// input that failed it, for the errors that do not say.
+    fn fail_session(&mut self, error: SessionError, context: Interruption) -> Error {
+        self.fail(Error::from_session(error, context))
     }
 
-    /// The session's own error if it failed, else the one `otherwise` builds.
-    fn fail_with_session_or(&mut self, otherwise: impl FnOnce(Interruption) -> Error) -> Error {
+    /// The session's own error if it failed, else `otherwise`.
+    fn fail_with_session_or(&mut self, otherwise: Error) -> Error {
         match self.session.error().cloned() {
-            Some(error) => self.fail_session(error),
-            None => {
+            Some(error) => {
                 let interruption = self.session.interruption();
-                self.fail(otherwise(interruption))
+                self.fail_session(error, interruption)
             }
+            None => self.fail(otherwise),
         }
     }
 
     /// The session refused a body chunk or the end of the body: the message cannot be ended
     /// cleanly any more, so the connection is dropped.
     fn fail_mid_body(&mut self, error: UsageError) -> Error {
-        match self.session.error().cloned() {
-            Some(failure) => self.fail_session(failure),
-            None => self.fail(error.into()),
-        }
+        self.fail_with_session_or(error.into())
     }
 
     /// A socket error while reading or configuring.
     fn io_failure(&mut self, source: io::Error) -> Error {
         let interruption = self.session.interruption();
         let error = match source.kind() {
-            io::ErrorKind::UnexpectedEof => {
-                let now = self.now();
-                self.session.handle_eof(now);
-                return self
-                    .fail_with_session_or(|interruption| Error::ConnectionClosed { interruption });
-            }
+            io::ErrorKind::UnexpectedEof => match self.deliver(Received::Eof) {
+                Err(error) => return error,
+                Ok(()) => Error::ConnectionClosed { interruption },
+            },
             kind if is_reset(kind) => Error::ConnectionReset {
                 interruption,
                 source,
@@ -685,26 +699,25 @@ impl<S: Socket> Connection<S> {
         if !is_reset(source.kind()) {
             return self.io_failure(source);
         }
+        let interruption = self.session.interruption();
         for _ in 0..SALVAGE_READS {
             if self.stream.set_read_timeout(SALVAGE_READ_TIMEOUT).is_err() {
                 break;
             }
-            let now = self.now();
             match self.stream.receive(&mut self.incoming) {
-                Ok(Received::Data(n)) => self.session.handle_input(&self.incoming[..n], now),
-                Ok(Received::Eof) => {
-                    self.session.handle_eof(now);
-                    break;
+                Ok(received) => {
+                    let eof = received == Received::Eof;
+                    if let Err(error) = self.deliver(received) {
+                        return error;
+                    }
+                    if eof {
+                        break;
+                    }
                 }
-                #[cfg(feature = "tls")]
-                Ok(Received::Nothing) => {}
                 Err(_) => break,
             }
-            if self.session.error().is_some() {
-                break;
-            }
         }
-        self.fail_with_session_or(|interruption| Error::ConnectionReset {
+        self.fail(Error::ConnectionReset {
             interruption,
             source,
         })
