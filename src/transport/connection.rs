@@ -476,8 +476,14 @@ impl<S: Socket> Connection<S> {
         Err(self.fail(Error::Timeout { interruption }))
     }
 
-    /// Writes everything pending, one socket write per turn.
+    /// Writes everything pending. An error means some of it, and so possibly the end of a
+    /// message, never left: the message cannot have been accepted.
     fn flush(&mut self, limit: &CallLimit) -> Result<(), Error> {
+        self.write_pending(limit).map_err(Error::end_not_sent)
+    }
+
+    /// Writes everything pending, one socket write per turn.
+    fn write_pending(&mut self, limit: &CallLimit) -> Result<(), Error> {
         let mut sent = 0;
         // Bounded by time: each turn writes with a timeout no later than the deadline.
         while sent < self.outgoing.len() || self.stream.has_queued_output() {

@@ -9,7 +9,7 @@ use crate::address::AddressError;
 use crate::data::LineTooLong;
 use crate::reply::Reply;
 use crate::session::{
-    Interruption, ProtocolViolation, SessionError, Step, TlsPolicy, TransactionFailure, UsageError,
+    Interruption, MessageFate, ProtocolViolation, SessionError, Step, TlsPolicy, TransactionFailure, UsageError,
 };
 use std::fmt;
 use std::io;
@@ -281,6 +281,30 @@ impl Error {
             Error::Tls { interruption, .. } => Some(interruption),
             _ => None,
         }
+    }
+
+    /// Marks that the end of the message never left this machine: a failure while writing
+    /// it means the server cannot have accepted the message, whatever the session assumed
+    /// when it handed the end over.
+    pub(crate) fn end_not_sent(mut self) -> Error {
+        let interruption = match &mut self {
+            Error::ServiceClosing { interruption, .. }
+            | Error::ConnectionClosed { interruption }
+            | Error::ConnectionReset { interruption, .. }
+            | Error::Timeout { interruption }
+            | Error::Io { interruption, .. }
+            | Error::Protocol { interruption, .. }
+            | Error::BodyRead { interruption, .. } => Some(interruption),
+            #[cfg(feature = "tls")]
+            Error::Tls { interruption, .. } => Some(interruption),
+            _ => None,
+        };
+        if let Some(interruption) = interruption {
+            if interruption.fate == MessageFate::Unknown {
+                interruption.fate = MessageFate::NotDelivered;
+            }
+        }
+        self
     }
 
     /// The step of the conversation the error happened at, when known.
