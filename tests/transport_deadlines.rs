@@ -77,7 +77,10 @@ fn a_trickled_final_reply_times_out_with_the_message_fate_unknown() {
     let mut connection = Connection::connect(&options(server.port, DEADLINE)).unwrap();
     let started = Instant::now();
     let error = connection
-        .send_bytes(&envelope(&["rcpt@example.org"]), b"Subject: t\r\n\r\nbody\r\n")
+        .send_bytes(
+            &envelope(&["rcpt@example.org"]),
+            b"Subject: t\r\n\r\nbody\r\n",
+        )
         .unwrap_err();
     assert_timeout(&error, Step::FinalReply, started);
     let interruption = error.interruption().unwrap();
@@ -96,9 +99,14 @@ fn a_server_that_stops_reading_times_out_the_body() {
     let started = Instant::now();
     // Far more than the socket buffers hold.
     let body = GeneratedBody::new(256 << 20);
-    let error = connection.send(&envelope(&["rcpt@example.org"]), body, Default::default()).unwrap_err();
+    let error = connection
+        .send(&envelope(&["rcpt@example.org"]), body, Default::default())
+        .unwrap_err();
     assert_timeout(&error, Step::Body, started);
-    assert_eq!(error.interruption().unwrap().fate, MessageFate::NotDelivered);
+    assert_eq!(
+        error.interruption().unwrap().fate,
+        MessageFate::NotDelivered
+    );
     server.finish();
 }
 

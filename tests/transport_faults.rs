@@ -45,7 +45,10 @@ fn script_to(step: Step) -> (Vec<Act>, bool) {
     };
     match step {
         Step::Greeting => (vec![], false),
-        Step::Ehlo => (vec![send("220 test.example ESMTP\r\n"), Act::Expect("EHLO ")], false),
+        Step::Ehlo => (
+            vec![send("220 test.example ESMTP\r\n"), Act::Expect("EHLO ")],
+            false,
+        ),
         Step::StartTls => {
             let mut acts = opening(&["STARTTLS"]);
             acts.push(Act::Expect("STARTTLS"));
@@ -59,7 +62,10 @@ fn script_to(step: Step) -> (Vec<Act>, bool) {
         Step::Mail => (transaction_start(), true),
         Step::Rcpt => {
             let mut acts = transaction_start();
-            acts.extend([send("250 2.1.0 Ok\r\n"), Act::Expect("RCPT TO:<one@example.org>")]);
+            acts.extend([
+                send("250 2.1.0 Ok\r\n"),
+                Act::Expect("RCPT TO:<one@example.org>"),
+            ]);
             (acts, true)
         }
         Step::Data | Step::Body | Step::FinalReply => {
@@ -109,7 +115,11 @@ fn run(step: Step, fault: Fault) -> Option<String> {
     let transcript = server.finish();
     let mut problems = Vec::new();
     if error.kind() != fault.kind() {
-        problems.push(format!("kind {} (expected {}): {error:?}", error.kind(), fault.kind()));
+        problems.push(format!(
+            "kind {} (expected {}): {error:?}",
+            error.kind(),
+            fault.kind()
+        ));
     }
     if !error.is_reconnectable() {
         problems.push("not reconnectable".to_owned());
@@ -128,7 +138,8 @@ fn run(step: Step, fault: Fault) -> Option<String> {
             if interruption.fate != fate {
                 problems.push(format!("fate {:?} (expected {fate:?})", interruption.fate));
             }
-            let unresolved: Vec<&str> = interruption.unresolved.iter().map(|a| a.as_str()).collect();
+            let unresolved: Vec<&str> =
+                interruption.unresolved.iter().map(|a| a.as_str()).collect();
             let expected: &[&str] = if in_transaction { &RECIPIENTS } else { &[] };
             if unresolved != expected {
                 problems.push(format!("unresolved {unresolved:?}"));
@@ -173,7 +184,13 @@ fn every_fault_at_every_step_maps_to_its_variant_step_and_fate() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), steps.len() * faults.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        steps.len() * faults.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -181,9 +198,12 @@ fn a_connection_that_failed_refuses_further_calls() {
     let (mut script, _) = script_to(Step::Mail);
     script.extend(Fault::Eof.acts());
     let server = ScriptedServer::start(script);
-    let mut connection = Connection::connect(&options(server.port, Duration::from_secs(10))).unwrap();
+    let mut connection =
+        Connection::connect(&options(server.port, Duration::from_secs(10))).unwrap();
     assert!(connection.is_usable());
-    let error = connection.send_bytes(&envelope(&RECIPIENTS), b"Subject: x\r\n\r\nhi\r\n").unwrap_err();
+    let error = connection
+        .send_bytes(&envelope(&RECIPIENTS), b"Subject: x\r\n\r\nhi\r\n")
+        .unwrap_err();
     assert_eq!(error.kind(), "connection-closed");
     assert!(!connection.is_usable());
     let again = connection.noop().unwrap_err();

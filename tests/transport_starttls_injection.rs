@@ -19,7 +19,10 @@ fn replies_injected_behind_the_220_fail_the_connection_and_nothing_more_is_sent(
     let server = ScriptedServer::start(script);
     let error = Connection::connect(&options(server.port, Duration::from_secs(10))).unwrap_err();
     match &error {
-        Error::Protocol { violation, interruption } => {
+        Error::Protocol {
+            violation,
+            interruption,
+        } => {
             assert_eq!(*violation, ProtocolViolation::StartTlsInjection);
             assert_eq!(error.kind(), "protocol");
             assert!(!error.is_reconnectable());
@@ -50,5 +53,10 @@ fn replies_sent_after_the_220_are_fed_to_tls_and_fail_the_handshake() {
     let transcript = server.finish();
     // Only a TLS ClientHello (record type 22) may follow STARTTLS, never a command.
     assert!(transcript.after_script.is_empty() || transcript.after_script[0] == 22);
-    assert!(!transcript.after_script.windows(4).any(|w| w.eq_ignore_ascii_case(b"EHLO")));
+    assert!(
+        !transcript
+            .after_script
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"EHLO"))
+    );
 }

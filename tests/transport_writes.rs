@@ -17,7 +17,13 @@ fn recording(port: u16) -> (RecordingSocket, Arc<Mutex<Vec<Vec<u8>>>>) {
     let inner = TcpStream::connect(("127.0.0.1", port)).unwrap();
     inner.set_nodelay(true).unwrap();
     let writes = Arc::new(Mutex::new(Vec::new()));
-    (RecordingSocket { inner, writes: Arc::clone(&writes) }, writes)
+    (
+        RecordingSocket {
+            inner,
+            writes: Arc::clone(&writes),
+        },
+        writes,
+    )
 }
 
 fn quit() -> [Act; 2] {
@@ -33,7 +39,9 @@ fn writes_per_message(script: Vec<Act>) -> Vec<Vec<Vec<u8>>> {
     let mut per_message = Vec::new();
     for _ in 0..MESSAGES {
         let before = writes.lock().unwrap().len();
-        connection.send_bytes(&envelope(&["a@example.org", "b@example.org"]), BODY).unwrap();
+        connection
+            .send_bytes(&envelope(&["a@example.org", "b@example.org"]), BODY)
+            .unwrap();
         per_message.push(writes.lock().unwrap()[before..].to_vec());
     }
     connection.close().unwrap();
@@ -59,11 +67,18 @@ fn with_pipelining_a_message_takes_two_writes_and_the_dot_travels_with_the_body(
     for writes in writes_per_message(script) {
         assert_eq!(writes.len(), 2, "{writes:?}");
         let commands = String::from_utf8_lossy(&writes[0]);
-        assert!(commands.starts_with("MAIL FROM:") && commands.ends_with("DATA\r\n"), "{commands}");
+        assert!(
+            commands.starts_with("MAIL FROM:") && commands.ends_with("DATA\r\n"),
+            "{commands}"
+        );
         assert_eq!(commands.matches("RCPT TO:").count(), 2);
         let body = &writes[1];
         assert!(body.starts_with(b"Subject: counting\r\n"));
-        assert!(body.ends_with(b"last line\r\n.\r\n"), "{:?}", String::from_utf8_lossy(body));
+        assert!(
+            body.ends_with(b"last line\r\n.\r\n"),
+            "{:?}",
+            String::from_utf8_lossy(body)
+        );
     }
 }
 
@@ -131,16 +146,27 @@ fn a_large_streamed_body_is_written_in_big_blocks_and_its_end_joins_the_last_one
         Connection::establish(socket, &options(server.port, Duration::from_secs(10))).unwrap();
     let before = writes.lock().unwrap().len();
     let delivery = connection
-        .send(&envelope(&["a@example.org"]), GeneratedBody::new(LEN), Default::default())
+        .send(
+            &envelope(&["a@example.org"]),
+            GeneratedBody::new(LEN),
+            Default::default(),
+        )
         .unwrap();
     assert_eq!(delivery.recipients.len(), 1);
     let body_writes = writes.lock().unwrap()[before + 1..].to_vec();
     // 1 MiB in blocks of at least 64 KiB (the socket may take a block in several writes).
-    assert!(body_writes.len() <= 2 * (LEN as usize).div_ceil(64 * 1024), "{}", body_writes.len());
+    assert!(
+        body_writes.len() <= 2 * (LEN as usize).div_ceil(64 * 1024),
+        "{}",
+        body_writes.len()
+    );
     let total: usize = body_writes.iter().map(Vec::len).sum();
     assert!(total as u64 >= LEN + 3);
     let last = body_writes.last().unwrap();
-    assert!(last.len() > 3 && last.ends_with(b"\r\n.\r\n"), "the end went alone: {last:?}");
+    assert!(
+        last.len() > 3 && last.ends_with(b"\r\n.\r\n"),
+        "the end went alone: {last:?}"
+    );
     connection.close().unwrap();
     server.finish();
 }

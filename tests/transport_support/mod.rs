@@ -39,7 +39,11 @@ pub enum Act {
     Pause(Duration),
     /// Write `bytes` one byte at a time, `every` apart, until the client goes away or
     /// `for_at_most` passed.
-    Trickle { bytes: Vec<u8>, every: Duration, for_at_most: Duration },
+    Trickle {
+        bytes: Vec<u8>,
+        every: Duration,
+        for_at_most: Duration,
+    },
 }
 
 /// Shorthand for [`Act::Send`].
@@ -72,7 +76,11 @@ impl ScriptedServer {
             let (stream, _) = listener.accept().unwrap();
             stream.set_read_timeout(Some(SERVER_IO_TIMEOUT)).unwrap();
             stream.set_write_timeout(Some(SERVER_IO_TIMEOUT)).unwrap();
-            let mut conn = ServerConn { stream, pending: Vec::new(), transcript: Transcript::default() };
+            let mut conn = ServerConn {
+                stream,
+                pending: Vec::new(),
+                transcript: Transcript::default(),
+            };
             conn.play(script);
             conn.transcript
         });
@@ -102,9 +110,12 @@ impl ServerConn {
                     }
                 }
                 Act::Expect(prefix) => {
-                    let Some(line) = self.read_line() else { panic!("EOF, expected {prefix}") };
+                    let Some(line) = self.read_line() else {
+                        panic!("EOF, expected {prefix}")
+                    };
                     assert!(
-                        line.len() >= prefix.len() && line[..prefix.len()].eq_ignore_ascii_case(prefix),
+                        line.len() >= prefix.len()
+                            && line[..prefix.len()].eq_ignore_ascii_case(prefix),
                         "expected {prefix:?}, got {line:?}"
                     );
                     self.transcript.commands.push(line);
@@ -121,7 +132,9 @@ impl ServerConn {
                     return;
                 }
                 Act::Reset => {
-                    socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO)).unwrap();
+                    socket2::SockRef::from(&self.stream)
+                        .set_linger(Some(Duration::ZERO))
+                        .unwrap();
                     return;
                 }
                 Act::Close => {
@@ -134,7 +147,11 @@ impl ServerConn {
                     return;
                 }
                 Act::Pause(duration) => thread::sleep(duration),
-                Act::Trickle { bytes, every, for_at_most } => {
+                Act::Trickle {
+                    bytes,
+                    every,
+                    for_at_most,
+                } => {
                     let until = Instant::now() + for_at_most;
                     for byte in bytes.iter().cycle() {
                         if Instant::now() > until || self.stream.write_all(&[*byte]).is_err() {
@@ -230,7 +247,10 @@ pub fn options(port: u16, timeout: Duration) -> ConnectOptions {
 pub fn envelope(recipients: &[&str]) -> Envelope {
     Envelope::new(
         ReversePath::Address(Address::parse("sender@example.com").unwrap()),
-        recipients.iter().map(|r| Address::parse(r).unwrap()).collect(),
+        recipients
+            .iter()
+            .map(|r| Address::parse(r).unwrap())
+            .collect(),
     )
 }
 
@@ -244,7 +264,10 @@ impl GeneratedBody {
     pub const LINE: &'static [u8] = b"The quick brown fox jumps over the lazy dog 0123456789.\r\n";
 
     pub fn new(len: u64) -> GeneratedBody {
-        GeneratedBody { left: len, position: 0 }
+        GeneratedBody {
+            left: len,
+            position: 0,
+        }
     }
 }
 
@@ -315,5 +338,9 @@ pub fn opening(extensions: &[&str]) -> Vec<Act> {
     if extensions.is_empty() {
         ehlo = String::from("250 test.example greets you\r\n");
     }
-    vec![send("220 test.example ESMTP ready\r\n"), Act::Expect("EHLO "), Act::Send(ehlo.into_bytes())]
+    vec![
+        send("220 test.example ESMTP ready\r\n"),
+        Act::Expect("EHLO "),
+        Act::Send(ehlo.into_bytes()),
+    ]
 }
