@@ -102,7 +102,7 @@ pub struct Connection<S: Socket = TcpStream> {
     tls: Option<TlsTarget>,
 }
 
-impl std::fmt::Debug for Connection<TcpStream> {
+impl<S: Socket> std::fmt::Debug for Connection<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
             .field("step", &self.session.step())
@@ -197,7 +197,8 @@ impl<S: Socket> Connection<S> {
         let stream = Self::open_stream(socket, &plan, epoch, options.deadline)?;
         let write_buffer = options.effective_write_buffer();
         let mut connection = Connection {
-            session: Session::new(plan.session, Timestamp::ZERO),
+            // The greeting's deadline runs from now, after any implicit TLS handshake.
+            session: Session::new(plan.session, Timestamp::from_duration(epoch.elapsed())),
             stream,
             epoch,
             outgoing: Vec::with_capacity(write_buffer),

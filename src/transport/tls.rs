@@ -17,6 +17,9 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+/// How long sending a fatal alert may take before the connection is dropped anyway.
+const ALERT_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The TLS client configuration: which roots to trust, and an optional client certificate.
 ///
 /// Cheap to clone (shared). The default trusts the Mozilla roots of `webpki-roots`.
@@ -301,7 +304,9 @@ impl<S: Socket> TlsStream<S> {
         match self.conn.process_new_packets() {
             Ok(_) => Ok(()),
             Err(error) => {
-                let _ = self.conn.write_tls(&mut self.socket);
+                if self.socket.set_write_timeout(Some(ALERT_TIMEOUT)).is_ok() {
+                    let _ = self.conn.write_tls(&mut self.socket);
+                }
                 Err(error)
             }
         }
