@@ -59,7 +59,7 @@ struct TlsTarget {
 /// An open SMTP connection: greeted, EHLO done, TLS and AUTH done as configured.
 ///
 /// Every call blocks until it is done, and never longer than the session's reply deadlines
-/// (RFC 5321 §4.5.3.2 by default, see [`Timeouts`]) or the deadline set with
+/// (RFC 5321 §4.5.3.2 by default, see [`Timeouts`](crate::session::Timeouts)) or the deadline set with
 /// [`Connection::set_deadline`]. After a failure other than a refusal or a usage error, the
 /// socket is closed and every later call returns [`Error::Usage`].
 ///
