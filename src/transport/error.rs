@@ -182,6 +182,24 @@ impl fmt::Display for FailureReply<'_> {
     }
 }
 
+/// The interruption a variant carries, by reference or by mutable reference.
+macro_rules! with_interruption {
+    ($error:expr) => {
+        match $error {
+            Error::ServiceClosing { interruption, .. }
+            | Error::ConnectionClosed { interruption }
+            | Error::ConnectionReset { interruption, .. }
+            | Error::Timeout { interruption }
+            | Error::Io { interruption, .. }
+            | Error::Protocol { interruption, .. }
+            | Error::BodyRead { interruption, .. } => Some(interruption),
+            #[cfg(feature = "tls")]
+            Error::Tls { interruption, .. } => Some(interruption),
+            _ => None,
+        }
+    };
+}
+
 /// The first digit of a reply code.
 fn class(reply: &Reply) -> u16 {
     reply.code().get() / 100
@@ -270,37 +288,14 @@ impl Error {
 
     /// Where the conversation was cut, for the variants that end a connection mid-way.
     pub fn interruption(&self) -> Option<&Interruption> {
-        match self {
-            Error::ServiceClosing { interruption, .. }
-            | Error::ConnectionClosed { interruption }
-            | Error::ConnectionReset { interruption, .. }
-            | Error::Timeout { interruption }
-            | Error::Io { interruption, .. }
-            | Error::Protocol { interruption, .. }
-            | Error::BodyRead { interruption, .. } => Some(interruption),
-            #[cfg(feature = "tls")]
-            Error::Tls { interruption, .. } => Some(interruption),
-            _ => None,
-        }
+        with_interruption!(self)
     }
 
     /// Marks that the end of the message never left this machine: a failure while writing
     /// it means the server cannot have accepted the message, whatever the session assumed
     /// when it handed the end over.
     pub(crate) fn end_not_sent(mut self) -> Error {
-        let interruption = match &mut self {
-            Error::ServiceClosing { interruption, .. }
-            | Error::ConnectionClosed { interruption }
-            | Error::ConnectionReset { interruption, .. }
-            | Error::Timeout { interruption }
-            | Error::Io { interruption, .. }
-            | Error::Protocol { interruption, .. }
-            | Error::BodyRead { interruption, .. } => Some(interruption),
-            #[cfg(feature = "tls")]
-            Error::Tls { interruption, .. } => Some(interruption),
-            _ => None,
-        };
-        if let Some(interruption) = interruption {
+        if let Some(interruption) = with_interruption!(&mut self) {
             if interruption.fate == MessageFate::Unknown {
                 interruption.fate = MessageFate::NotDelivered;
             }

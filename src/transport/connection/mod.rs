@@ -269,29 +269,34 @@ impl<S: Socket> Connection<S> {
     /// Sends NOOP and returns the server's positive reply; a negative one is
     /// [`Error::Refused`].
     pub fn noop(&mut self) -> Result<Reply, Error> {
-        self.check_open()?;
-        let limit = self.call_limit();
-        let now = self.now();
-        self.session.noop(now)?;
-        let reply = self.run_until(limit, |event| match event {
+        self.simple_command(Step::Noop, Session::noop, |event| match event {
             Event::NoopDone(reply) => Some(reply),
             _ => None,
-        })?;
-        positive(reply, Step::Noop)
+        })
     }
 
     /// Sends RSET and returns the server's positive reply; a negative one is
     /// [`Error::Refused`].
     pub fn rset(&mut self) -> Result<Reply, Error> {
+        self.simple_command(Step::Rset, Session::reset, |event| match event {
+            Event::ResetDone(reply) => Some(reply),
+            _ => None,
+        })
+    }
+
+    /// Runs one command that expects one reply, carried by the event `done` picks.
+    fn simple_command(
+        &mut self,
+        step: Step,
+        start: fn(&mut Session, Timestamp) -> Result<(), crate::session::UsageError>,
+        done: fn(Event) -> Option<Reply>,
+    ) -> Result<Reply, Error> {
         self.check_open()?;
         let limit = self.call_limit();
         let now = self.now();
-        self.session.reset(now)?;
-        let reply = self.run_until(limit, |event| match event {
-            Event::ResetDone(reply) => Some(reply),
-            _ => None,
-        })?;
-        positive(reply, Step::Rset)
+        start(&mut self.session, now)?;
+        let reply = self.run_until(limit, done)?;
+        positive(reply, step)
     }
 
     /// Sends QUIT when the session is ready, waits for its reply at most
