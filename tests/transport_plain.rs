@@ -147,7 +147,7 @@ fn a_refused_message_after_the_dot_is_rejected_not_lost() {
     let server = Server::builder()
         .fault(
             Fault::at(Stage::EndOfData)
-                .on_first(1)
+                .on_occurrence(1)
                 .then(Action::reply(554, "5.7.1 spam")),
         )
         .start()
