@@ -33,3 +33,6 @@ pub mod session;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;
+/// The blocking transport: sockets, deadlines as socket timeouts, STARTTLS and implicit TLS.
+#[cfg(feature = "std")]
+pub mod transport;
