@@ -25,3 +25,6 @@ pub mod ehlo_name;
 pub mod reply;
 pub mod session;
 pub mod time;
+/// The blocking transport: sockets, deadlines as socket timeouts, STARTTLS and implicit TLS.
+#[cfg(feature = "std")]
+pub mod transport;
