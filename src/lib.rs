@@ -32,6 +32,10 @@ pub mod mailer;
 pub mod message;
 pub mod reply;
 pub mod session;
+// An in-process SMTP server for tests (feature `testing`): scriptable extensions, TLS and
+// AUTH, fault injection, and records of everything that reached it (docs in the module).
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 /// The blocking transport: sockets, deadlines as socket timeouts, STARTTLS and implicit TLS.
 #[cfg(feature = "std")]
