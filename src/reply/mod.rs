@@ -79,11 +79,7 @@ pub struct Lines<'a> {
 
 impl<'a> Lines<'a> {
     fn new(text: &'a [u8], ends: &'a [u32]) -> Lines<'a> {
-        Lines {
-            text,
-            ends,
-            start: 0,
-        }
+        Lines { text, ends, start: 0 }
     }
 }
 

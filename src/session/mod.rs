@@ -601,19 +601,20 @@ impl Session {
             .capabilities
             .as_ref()
             .map_or(&[][..], Capabilities::auth_mechanisms);
-        let Some(mechanism) = credentials
-            .mechanisms()
-            .iter()
-            .find(|m| offered.contains(m))
-        else {
-            return self.fail(SessionError::AuthUnavailable);
-        };
-        self.auth = Some(AuthExchange::start(
-            mechanism,
-            credentials,
-            &mut self.transmit,
-        ));
-        self.expect(Awaiting::Auth, now);
+        // A mechanism both sides know; `start` refuses only a mechanism the credentials cannot
+        // serve, which `preferred_mechanism` never returns, so both failures mean the same.
+        let exchange = credentials
+            .preferred_mechanism(offered)
+            .and_then(|mechanism| {
+                AuthExchange::start(mechanism, credentials, &mut self.transmit).ok()
+            });
+        match exchange {
+            Some(exchange) => {
+                self.auth = Some(exchange);
+                self.expect(Awaiting::Auth, now);
+            }
+            None => self.fail(SessionError::AuthUnavailable),
+        }
     }
 
     fn on_auth(&mut self, reply: Reply, now: Timestamp) {
