@@ -9,7 +9,8 @@ use crate::address::AddressError;
 use crate::data::LineTooLong;
 use crate::reply::Reply;
 use crate::session::{
-    Interruption, ProtocolViolation, SessionError, Step, TlsPolicy, TransactionFailure, UsageError,
+    Interruption, MessageFate, ProtocolViolation, SessionError, Step, TlsPolicy,
+    TransactionFailure, UsageError,
 };
 use std::fmt;
 use std::io;
@@ -181,6 +182,24 @@ impl fmt::Display for FailureReply<'_> {
     }
 }
 
+/// The interruption a variant carries, by reference or by mutable reference.
+macro_rules! with_interruption {
+    ($error:expr) => {
+        match $error {
+            Error::ServiceClosing { interruption, .. }
+            | Error::ConnectionClosed { interruption }
+            | Error::ConnectionReset { interruption, .. }
+            | Error::Timeout { interruption }
+            | Error::Io { interruption, .. }
+            | Error::Protocol { interruption, .. }
+            | Error::BodyRead { interruption, .. } => Some(interruption),
+            #[cfg(feature = "tls")]
+            Error::Tls { interruption, .. } => Some(interruption),
+            _ => None,
+        }
+    };
+}
+
 /// The first digit of a reply code.
 fn class(reply: &Reply) -> u16 {
     reply.code().get() / 100
@@ -269,18 +288,19 @@ impl Error {
 
     /// Where the conversation was cut, for the variants that end a connection mid-way.
     pub fn interruption(&self) -> Option<&Interruption> {
-        match self {
-            Error::ServiceClosing { interruption, .. }
-            | Error::ConnectionClosed { interruption }
-            | Error::ConnectionReset { interruption, .. }
-            | Error::Timeout { interruption }
-            | Error::Io { interruption, .. }
-            | Error::Protocol { interruption, .. }
-            | Error::BodyRead { interruption, .. } => Some(interruption),
-            #[cfg(feature = "tls")]
-            Error::Tls { interruption, .. } => Some(interruption),
-            _ => None,
+        with_interruption!(self)
+    }
+
+    /// Marks that the end of the message never left this machine: a failure while writing
+    /// it means the server cannot have accepted the message, whatever the session assumed
+    /// when it handed the end over.
+    pub(crate) fn end_not_sent(mut self) -> Error {
+        if let Some(interruption) = with_interruption!(&mut self) {
+            if interruption.fate == MessageFate::Unknown {
+                interruption.fate = MessageFate::NotDelivered;
+            }
         }
+        self
     }
 
     /// The step of the conversation the error happened at, when known.
@@ -456,5 +476,250 @@ impl std::error::Error for ConnectError {
         self.attempts
             .last()
             .map(|a| &a.error as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut(step: Step, fate: MessageFate) -> Interruption {
+        Interruption {
+            fate,
+            ..Interruption::at(step)
+        }
+    }
+
+    fn reset() -> io::Error {
+        io::ErrorKind::ConnectionReset.into()
+    }
+
+    #[test]
+    fn only_eof_reset_and_deadlines_are_reconnectable_here() {
+        let at = || cut(Step::Mail, MessageFate::NotDelivered);
+        let reconnectable = [
+            Error::ConnectionClosed { interruption: at() },
+            Error::ConnectionReset {
+                interruption: at(),
+                source: reset(),
+            },
+            Error::Timeout { interruption: at() },
+        ];
+        for error in &reconnectable {
+            assert!(error.is_reconnectable(), "{error:?}");
+            assert_eq!(error.step(), Some(Step::Mail));
+        }
+        let final_ones = [
+            Error::Io {
+                interruption: at(),
+                source: io::ErrorKind::Other.into(),
+            },
+            Error::BodyRead {
+                interruption: at(),
+                source: io::ErrorKind::Other.into(),
+            },
+            Error::AuthRequiresTls,
+            Error::AuthUnavailable,
+            Error::TlsUnavailable { reply: None },
+            Error::Usage(UsageError::NoRecipients),
+            Error::Config(ConfigError::TlsNotCompiled {
+                policy: TlsPolicy::Required,
+            }),
+            Error::LineTooLong(LineTooLong {
+                line: 3,
+                limit: 998,
+            }),
+        ];
+        for error in &final_ones {
+            assert!(!error.is_reconnectable(), "{error:?}");
+            assert!(!error.is_permanent() && !error.is_transient(), "{error:?}");
+        }
+    }
+
+    #[test]
+    fn kinds_are_stable_words() {
+        let at = || Interruption::at(Step::Ehlo);
+        let cases: Vec<(Error, &str)> = vec![
+            (
+                Error::ConnectionClosed { interruption: at() },
+                "connection-closed",
+            ),
+            (
+                Error::ConnectionReset {
+                    interruption: at(),
+                    source: reset(),
+                },
+                "connection-reset",
+            ),
+            (Error::Timeout { interruption: at() }, "timeout"),
+            (
+                Error::Io {
+                    interruption: at(),
+                    source: reset(),
+                },
+                "io",
+            ),
+            (Error::TlsUnavailable { reply: None }, "tls-unavailable"),
+            (Error::AuthRequiresTls, "auth"),
+            (Error::AuthUnavailable, "auth"),
+            (Error::Usage(UsageError::NoRecipients), "invalid-input"),
+            (Error::Address(AddressError::Invalid), "invalid-input"),
+            (
+                Error::LineTooLong(LineTooLong {
+                    line: 1,
+                    limit: 998,
+                }),
+                "invalid-input",
+            ),
+            (
+                Error::BodyRead {
+                    interruption: at(),
+                    source: reset(),
+                },
+                "body-read",
+            ),
+            (
+                Error::Config(ConfigError::InvalidServerName { name: "x y".into() }),
+                "config",
+            ),
+            (
+                Error::Resolve {
+                    host: "h".into(),
+                    source: io::ErrorKind::NotFound.into(),
+                },
+                "resolve",
+            ),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(error.kind(), kind, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn timeouts_are_recognised_across_variants() {
+        assert!(
+            Error::Timeout {
+                interruption: Interruption::at(Step::Data)
+            }
+            .is_timeout()
+        );
+        let timed_out = Error::Resolve {
+            host: "h".into(),
+            source: io::ErrorKind::TimedOut.into(),
+        };
+        assert!(timed_out.is_timeout());
+        let attempt = |error: io::ErrorKind| ConnectAttempt {
+            address: SocketAddr::from(([127, 0, 0, 1], 25)),
+            error: error.into(),
+        };
+        let connect = |attempts| Error::Connect {
+            host: "h".into(),
+            port: 25,
+            source: ConnectError { attempts },
+        };
+        let slow = connect(vec![
+            attempt(io::ErrorKind::ConnectionRefused),
+            attempt(io::ErrorKind::TimedOut),
+        ]);
+        assert!(slow.is_timeout() && !slow.is_reconnectable());
+        assert!(!connect(vec![attempt(io::ErrorKind::ConnectionRefused)]).is_timeout());
+        assert!(
+            !Error::ConnectionClosed {
+                interruption: Interruption::at(Step::Data)
+            }
+            .is_timeout()
+        );
+    }
+
+    #[test]
+    fn an_end_that_was_never_written_cannot_have_been_accepted() {
+        let unknown = Error::ConnectionReset {
+            interruption: cut(Step::FinalReply, MessageFate::Unknown),
+            source: reset(),
+        };
+        let fixed = unknown.end_not_sent();
+        assert_eq!(
+            fixed.interruption().unwrap().fate,
+            MessageFate::NotDelivered
+        );
+        let idle = Error::Timeout {
+            interruption: cut(Step::Noop, MessageFate::NoMessage),
+        };
+        assert_eq!(
+            idle.end_not_sent().interruption().unwrap().fate,
+            MessageFate::NoMessage
+        );
+    }
+
+    #[test]
+    fn session_errors_keep_their_interruption() {
+        let theirs = cut(Step::FinalReply, MessageFate::Unknown);
+        let context = Interruption::at(Step::Closed);
+        let error = Error::from_session(
+            SessionError::ConnectionClosed {
+                interruption: theirs.clone(),
+            },
+            context.clone(),
+        );
+        assert_eq!(error.interruption(), Some(&theirs));
+        let error = Error::from_session(
+            SessionError::Timeout {
+                interruption: theirs.clone(),
+            },
+            context,
+        );
+        assert!(error.is_timeout());
+        assert_eq!(error.interruption(), Some(&theirs));
+        assert!(matches!(
+            Error::from_session(SessionError::AuthRequiresTls, Interruption::at(Step::Auth)),
+            Error::AuthRequiresTls
+        ));
+    }
+
+    #[test]
+    fn a_line_too_long_usage_error_becomes_its_own_variant() {
+        let too_long = LineTooLong {
+            line: 7,
+            limit: 998,
+        };
+        assert!(
+            matches!(Error::from(UsageError::LineTooLong(too_long)), Error::LineTooLong(e) if e == too_long)
+        );
+        assert!(matches!(
+            Error::from(UsageError::NoRecipients),
+            Error::Usage(UsageError::NoRecipients)
+        ));
+    }
+
+    #[test]
+    fn the_cause_chain_is_typed() {
+        use std::error::Error as _;
+        let error = Error::ConnectionReset {
+            interruption: Interruption::at(Step::Rcpt),
+            source: reset(),
+        };
+        let source = error.source().unwrap().downcast_ref::<io::Error>().unwrap();
+        assert_eq!(source.kind(), io::ErrorKind::ConnectionReset);
+        let connect = Error::Connect {
+            host: "h".into(),
+            port: 25,
+            source: ConnectError {
+                attempts: vec![ConnectAttempt {
+                    address: SocketAddr::from(([127, 0, 0, 1], 25)),
+                    error: io::ErrorKind::ConnectionRefused.into(),
+                }],
+            },
+        };
+        let chain = connect.source().unwrap();
+        assert!(chain.downcast_ref::<ConnectError>().is_some());
+        assert_eq!(
+            chain
+                .source()
+                .unwrap()
+                .downcast_ref::<io::Error>()
+                .unwrap()
+                .kind(),
+            io::ErrorKind::ConnectionRefused
+        );
     }
 }

@@ -29,7 +29,7 @@
 //!
 //! TLS (rustls with the ring provider, `webpki-roots` anchors by default) needs the `tls`
 //! feature; without it, plain SMTP still works and a policy that needs TLS fails with
-//! [`ConfigError::TlsNotCompiled`].
+//! [`ConfigError::TlsNotCompiled`](crate::transport::ConfigError::TlsNotCompiled).
 
 // `Error` carries the reply and the interruption by value so that callers can match on them
 // (128 bytes). It is built only on the failure path, next to network IO, so boxing its fields

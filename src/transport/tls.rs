@@ -17,6 +17,9 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+/// How long sending a fatal alert may take before the connection is dropped anyway.
+const ALERT_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// The TLS client configuration: which roots to trust, and an optional client certificate.
 ///
 /// Cheap to clone (shared). The default trusts the Mozilla roots of `webpki-roots`.
@@ -301,7 +304,9 @@ impl<S: Socket> TlsStream<S> {
         match self.conn.process_new_packets() {
             Ok(_) => Ok(()),
             Err(error) => {
-                let _ = self.conn.write_tls(&mut self.socket);
+                if self.socket.set_write_timeout(Some(ALERT_TIMEOUT)).is_ok() {
+                    let _ = self.conn.write_tls(&mut self.socket);
+                }
                 Err(error)
             }
         }
@@ -668,17 +673,21 @@ mod tests {
         assert!(started.elapsed() < Duration::from_secs(5));
     }
 
-    #[test]
-    fn a_server_that_hangs_up_is_eof() {
+    /// A handshake against a peer that is not a TLS server: `peer` does what it likes with its
+    /// end first (the returned value is kept open until the handshake ends).
+    fn handshake_with_raw_peer<T>(
+        peer: impl FnOnce(TcpStream) -> T,
+    ) -> Result<TlsStream<TcpStream>, HandshakeError> {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let socket = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        drop(listener.accept().unwrap());
-        let result = TlsStream::handshake(
-            socket,
-            &TlsConfig::default(),
-            server_name("localhost").unwrap(),
-            soon(),
-        );
+        let _held = peer(listener.accept().unwrap().0);
+        let name = server_name("localhost").unwrap();
+        TlsStream::handshake(socket, &TlsConfig::default(), name, soon())
+    }
+
+    #[test]
+    fn a_server_that_hangs_up_is_eof() {
+        let result = handshake_with_raw_peer(drop);
         assert!(
             matches!(result, Err(HandshakeError::Eof | HandshakeError::Io(_))),
             "{:?}",
@@ -689,18 +698,11 @@ mod tests {
     #[test]
     fn plaintext_from_the_server_fails_the_handshake() {
         // What a STARTTLS injection looks like from here: bytes that are not TLS.
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let socket = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (mut server, _) = listener.accept().unwrap();
-        server
-            .write_all(b"250-PIPELINING\r\n250 AUTH PLAIN\r\n")
-            .unwrap();
-        let result = TlsStream::handshake(
-            socket,
-            &TlsConfig::default(),
-            server_name("localhost").unwrap(),
-            soon(),
-        );
+        let result = handshake_with_raw_peer(|mut peer| {
+            peer.write_all(b"250-PIPELINING\r\n250 AUTH PLAIN\r\n")
+                .unwrap();
+            peer
+        });
         assert!(
             matches!(result, Err(HandshakeError::Tls(_))),
             "{:?}",
