@@ -7,7 +7,7 @@
 //! reconnection as the mailer's observer saw them, the observer's counts, and the messages
 //! as the server received them. It needs no network and takes well under a second.
 
-use smtpwire::mailer::{Counters, MailerEvent, Mailer, Observer};
+use smtpwire::mailer::{Counters, Mailer, MailerEvent, Observer};
 use smtpwire::session::TlsPolicy;
 use smtpwire::testing::{Fault, MessageRecord, Server};
 use std::error::Error;
@@ -36,7 +36,10 @@ impl Observer for Narrator {
                 if *will_retry { "; will retry" } else { "" }
             ),
             MailerEvent::Sleeping { delay, .. } => {
-                println!("    sleeping for {delay:?} before reconnecting")
+                println!(
+                    "    sleeping for {} ms before reconnecting",
+                    delay.as_millis()
+                )
             }
             MailerEvent::PossibleDuplicate { .. } => println!("    possible duplicate"),
             MailerEvent::Delivered { attempts, reply } => {
@@ -64,7 +67,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         .faults(Fault::boulder_close_first(CUT))
         .start()?;
     let addr = server.addr();
-    println!("smtpwire demo: a test SMTP server on {addr} cuts the first {CUT} connections at MAIL");
+    println!(
+        "smtpwire demo: a test SMTP server on {addr} cuts the first {CUT} connections at MAIL"
+    );
     println!("(odd ones with a clean close, even ones with \"421 4.4.2 timeout exceeded\").\n");
 
     let counters = Arc::new(Counters::new());
@@ -78,7 +83,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     let subjects = ["First report", "Second report", "Third report"];
     for (n, subject) in subjects.iter().enumerate() {
         println!("message {} of {}: {subject:?}", n + 1, subjects.len());
-        let body = format!("Hello,\n\nthis is message {} of the smtpwire demo.\n", n + 1);
+        let body = format!(
+            "Hello,\n\nthis is message {} of the smtpwire demo.\n",
+            n + 1
+        );
         let report = mailer.send_mail(["Ann <ann@example.org>".parse()?], subject, &body)?;
         println!(
             "  => {} attempt(s), {} reconnection(s), Message-ID {}\n",

@@ -87,7 +87,10 @@ fn run(options: &Options) -> Result<(), (&'static str, String)> {
         .read_to_end(&mut message)
         .map_err(|e| ("body-read", format!("cannot read standard input: {e}")))?;
     let mut mailer = build_mailer(options)?;
-    let envelope = Envelope::new(ReversePath::Address(options.from.clone()), options.to.clone());
+    let envelope = Envelope::new(
+        ReversePath::Address(options.from.clone()),
+        options.to.clone(),
+    );
     for n in 1..=options.count {
         let report = mailer
             .send(&envelope, &message)
@@ -192,10 +195,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut verbose = false;
     // Bounded: every turn consumes at least one argument.
     while let Some(flag) = args.next() {
-        let mut value = || {
-            args.next()
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
+        let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--server" => server = Some(parse_server(&value()?)?),
             "--from" => from = Some(parse_address(&value()?)?),
@@ -206,9 +206,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             "--password" => password = Some(value()?),
             "--helo" => {
                 let name = value()?;
-                helo = Some(
-                    EhloName::parse(&name).map_err(|e| format!("--helo {name:?}: {e}"))?,
-                );
+                helo = Some(EhloName::parse(&name).map_err(|e| format!("--helo {name:?}: {e}"))?);
             }
             "--count" => count = parse_positive(&flag, &value()?)?,
             "--attempts" => attempts = parse_positive(&flag, &value()?)?,

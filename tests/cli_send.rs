@@ -127,26 +127,37 @@ fn send(args: &[&str], stdin: &[u8]) -> Run {
     run(&binaries().0, args, stdin, Duration::from_secs(60))
 }
 
-fn server_arg(server: &Server) -> String {
-    format!("127.0.0.1:{}", server.addr().port())
+/// Runs `send` against `server` from a@example.com with TLS off, `args` added (one more
+/// `--to` at least).
+fn send_to(server: &Server, args: &[&str], stdin: &[u8]) -> Run {
+    let target = format!("127.0.0.1:{}", server.addr().port());
+    let mut all = vec![
+        "--server",
+        &target,
+        "--from",
+        "a@example.com",
+        "--tls",
+        "none",
+    ];
+    all.extend_from_slice(args);
+    send(&all, stdin)
 }
 
 #[test]
 fn a_message_is_sent_byte_for_byte_after_normalisation() {
     let server = Server::builder().start().unwrap();
-    let target = server_arg(&server);
     // Bare LF line endings, a line starting with a dot, no final line ending.
-    let input = b"From: a@example.com\nTo: b@example.org\nSubject: cli\n\nfirst line\n.dot line\nlast";
+    let input =
+        b"From: a@example.com\nTo: b@example.org\nSubject: cli\n\nfirst line\n.dot line\nlast";
 
-    let run = send(
-        &["--server", &target, "--from", "a@example.com", "--to", "b@example.org", "--tls", "none"],
-        input,
-    );
+    let run = send_to(&server, &["--to", "b@example.org"], input);
 
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
     assert_eq!(run.stdout, "");
     assert_eq!(run.stderr, "", "nothing is printed without -v");
-    let messages = server.wait_for_messages(1, Duration::from_secs(10)).unwrap();
+    let messages = server
+        .wait_for_messages(1, Duration::from_secs(10))
+        .unwrap();
     assert_eq!(messages[0].mail_from, "a@example.com");
     assert_eq!(messages[0].recipients, ["b@example.org"]);
     assert_eq!(
@@ -161,12 +172,17 @@ fn a_message_is_sent_byte_for_byte_after_normalisation() {
 #[test]
 fn count_sends_that_many_transactions_over_one_connection() {
     let server = Server::builder().start().unwrap();
-    let target = server_arg(&server);
 
-    let run = send(
+    let run = send_to(
+        &server,
         &[
-            "--server", &target, "--from", "a@example.com", "--to", "b@example.org", "--to",
-            "c@example.org", "--tls", "none", "--count", "3", "-v",
+            "--to",
+            "b@example.org",
+            "--to",
+            "c@example.org",
+            "--count",
+            "3",
+            "-v",
         ],
         b"Subject: three\r\n\r\nhi\r\n",
     );
@@ -174,9 +190,15 @@ fn count_sends_that_many_transactions_over_one_connection() {
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
     assert_eq!(run.stdout, "");
     assert!(run.stderr.contains("message 3 of 3"), "{}", run.stderr);
-    let messages = server.wait_for_messages(3, Duration::from_secs(10)).unwrap();
+    let messages = server
+        .wait_for_messages(3, Duration::from_secs(10))
+        .unwrap();
     assert!(messages.iter().all(|m| m.connection == 1));
-    assert!(messages.iter().all(|m| m.recipients == ["b@example.org", "c@example.org"]));
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.recipients == ["b@example.org", "c@example.org"])
+    );
 }
 
 #[test]
@@ -185,13 +207,10 @@ fn reconnections_are_shown_with_verbose() {
         .faults(Fault::boulder_close_first(2))
         .start()
         .unwrap();
-    let target = server_arg(&server);
 
-    let run = send(
-        &[
-            "--server", &target, "--from", "a@example.com", "--to", "b@example.org", "--tls",
-            "none", "--attempts", "3", "-v",
-        ],
+    let run = send_to(
+        &server,
+        &["--to", "b@example.org", "--attempts", "3", "-v"],
         b"Subject: again\r\n\r\nhi\r\n",
     );
 
@@ -207,17 +226,21 @@ fn a_rejected_recipient_exits_1_with_one_error_line() {
         .recipient_reply("nobody@example.org", 550, "5.1.1 No such user here")
         .start()
         .unwrap();
-    let target = server_arg(&server);
 
-    let run = send(
-        &["--server", &target, "--from", "a@example.com", "--to", "nobody@example.org", "--tls", "none"],
+    let run = send_to(
+        &server,
+        &["--to", "nobody@example.org"],
         b"Subject: x\r\n\r\nx\r\n",
     );
 
     assert_eq!(run.code, Some(1));
     assert_eq!(run.stdout, "");
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-    assert!(run.stderr.starts_with("error: rejected: "), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("error: rejected: "),
+        "{}",
+        run.stderr
+    );
     assert_eq!(server.connection_count(), 1, "a refusal is not retried");
 }
 
@@ -227,13 +250,10 @@ fn a_silent_server_fails_by_the_timeout() {
         .fault(Fault::at(Stage::Mail).then(Action::silent()))
         .start()
         .unwrap();
-    let target = server_arg(&server);
 
-    let run = send(
-        &[
-            "--server", &target, "--from", "a@example.com", "--to", "b@example.org", "--tls",
-            "none", "--timeout", "2",
-        ],
+    let run = send_to(
+        &server,
+        &["--to", "b@example.org", "--timeout", "2"],
         b"Subject: x\r\n\r\nx\r\n",
     );
 
@@ -246,23 +266,27 @@ fn a_silent_server_fails_by_the_timeout() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let cases: &[&[&str]] = &[
-        &[],
-        &["--from", "a@example.com", "--to", "b@example.org"],
-        &["--server", "127.0.0.1:25", "--to", "b@example.org"],
-        &["--server", "127.0.0.1:25", "--from", "a@example.com"],
-        &["--server", "127.0.0.1", "--from", "a@example.com", "--to", "b@example.org"],
-        &["--server", "127.0.0.1:25", "--from", "a@example.com", "--to", "b@example.org", "--tls", "sometimes"],
-        &["--server", "127.0.0.1:25", "--from", "a@example.com", "--to", "b@example.org", "--count", "0"],
-        &["--server", "127.0.0.1:25", "--from", "a@example.com", "--to", "b@example.org", "--user", "u"],
-        &["--server", "127.0.0.1:25", "--from", "not an address", "--to", "b@example.org"],
-        &["--server", "127.0.0.1:25", "--from", "a@example.com", "--to", "b@example.org", "--bogus"],
-        &["--server", "127.0.0.1:25", "--from", "a@example.com", "--to", "b@example.org", "--timeout"],
+    const VALID: &str = "--server 127.0.0.1:25 --from a@example.com --to b@example.org";
+    let cases = [
+        String::new(),
+        "--from a@example.com --to b@example.org".to_owned(),
+        "--server 127.0.0.1:25 --to b@example.org".to_owned(),
+        "--server 127.0.0.1:25 --from a@example.com".to_owned(),
+        "--server 127.0.0.1 --from a@example.com --to b@example.org".to_owned(),
+        "--server 127.0.0.1:25 --from not-an-address --to b@example.org".to_owned(),
+        format!("{VALID} --tls sometimes"),
+        format!("{VALID} --count 0"),
+        format!("{VALID} --attempts many"),
+        format!("{VALID} --user u"),
+        format!("{VALID} --bogus"),
+        format!("{VALID} --timeout"),
+        format!("{VALID} --timeout -1"),
     ];
-    for args in cases {
-        let run = send(args, b"");
-        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
-        assert!(run.stderr.contains("usage:"), "{args:?}: {}", run.stderr);
+    for case in &cases {
+        let args: Vec<&str> = case.split_whitespace().collect();
+        let run = send(&args, b"");
+        assert_eq!(run.code, Some(2), "{case:?}: {}", run.stderr);
+        assert!(run.stderr.contains("usage:"), "{case:?}: {}", run.stderr);
         assert_eq!(run.stdout, "");
     }
 }
@@ -271,7 +295,13 @@ fn usage_errors_exit_2() {
 fn the_demo_shows_the_reconnections_and_the_delivered_messages() {
     let run = run(&binaries().1, &[], b"", Duration::from_secs(60));
 
-    assert_eq!(run.code, Some(0), "stderr: {}\nstdout: {}", run.stderr, run.stdout);
+    assert_eq!(
+        run.code,
+        Some(0),
+        "stderr: {}\nstdout: {}",
+        run.stderr,
+        run.stdout
+    );
     let out = &run.stdout;
     assert!(out.contains("reconnected"), "{out}");
     assert!(out.contains("sleeping for"), "{out}");

@@ -20,11 +20,13 @@ fn the_first_send_connects() {
     let harness = Harness::start(Server::builder());
     let mut mailer = harness.mailer(5).build();
     assert!(!mailer.is_connected());
-    assert_eq!(harness.server.connection_count(), 0, "building does not connect");
+    assert_eq!(
+        harness.server.connection_count(),
+        0,
+        "building does not connect"
+    );
 
-    let report = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap();
+    let report = send_test(&mut mailer).unwrap();
 
     assert_eq!((report.attempts, report.reconnects), (1, 0));
     assert!(mailer.is_connected());
@@ -36,20 +38,19 @@ fn the_first_send_connects() {
 /// `connect()`, a long pause, and a server that dropped the connection meanwhile: the send
 /// goes out on a new connection at once.
 fn survives_a_long_pause(action: Action) {
-    let harness = Harness::start(
-        Server::builder().fault(Fault::at(Stage::Mail).on_connection(1).then(action)),
-    );
+    let harness = Harness::cut_once(Stage::Mail, action);
     let mut mailer = harness.mailer(5).build();
     mailer.connect().unwrap();
     assert!(mailer.is_connected());
 
     harness.clock.advance(Duration::from_secs(3 * 3600));
-    let report = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap();
+    let report = send_test(&mut mailer).unwrap();
 
     assert_eq!((report.attempts, report.reconnects), (2, 1));
-    assert!(harness.clock.sleeps().is_empty(), "the first redial is immediate");
+    assert!(
+        harness.clock.sleeps().is_empty(),
+        "the first redial is immediate"
+    );
     let delivered = harness.server.wait_for_messages(1, WAIT).unwrap();
     assert_eq!(delivered[0].connection, 2);
 }
@@ -129,19 +130,17 @@ fn the_next_send_after_a_lost_connection_reconnects() {
 fn the_observer_counts_what_happened() {
     let harness = Harness::start(
         Server::builder()
-            .fault(Fault::at(Stage::Mail).on_connection(1).then(Action::close()))
-            .fault(
-                Fault::at(Stage::Mail)
-                    .on_connection(2)
-                    .then(Action::reply_and_close(421, "4.4.2 timeout exceeded")),
-            )
-            .fault(Fault::at(Stage::EndOfData).on_connection(3).then(Action::reset())),
+            .fault(on_connection(1, Stage::Mail, Action::close()))
+            .fault(on_connection(
+                2,
+                Stage::Mail,
+                Action::reply_and_close(421, "4.4.2 timeout exceeded"),
+            ))
+            .fault(on_connection(3, Stage::EndOfData, Action::reset())),
     );
     let mut mailer = harness.mailer(5).build();
 
-    let report = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap();
+    let report = send_test(&mut mailer).unwrap();
 
     assert_eq!(report.attempts, 4);
     assert!(report.possible_duplicate);
@@ -168,7 +167,10 @@ fn some_recipients_refused_still_delivers_to_the_others() {
     let mut mailer = harness.mailer(5).build();
 
     let report = mailer
-        .send(&envelope(&["gone@example.org", "here@example.org"]), MESSAGE)
+        .send(
+            &envelope(&["gone@example.org", "here@example.org"]),
+            MESSAGE,
+        )
         .unwrap();
 
     assert_eq!(report.attempts, 1);
@@ -186,9 +188,7 @@ fn the_ehlo_name_can_be_the_local_address_literal() {
         .ehlo_identity(EhloIdentity::LocalAddress)
         .build();
 
-    mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap();
+    send_test(&mut mailer).unwrap();
 
     let lines = harness.server.connection(1).unwrap();
     assert_eq!(lines.lines()[0], "EHLO [127.0.0.1]");
@@ -202,9 +202,7 @@ fn the_default_ehlo_name_is_the_host_name_or_the_address_literal_never_localhost
         .tls(smtpwire::session::TlsPolicy::None)
         .build();
 
-    mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap();
+    send_test(&mut mailer).unwrap();
 
     let ehlo = harness.server.connection(1).unwrap().lines()[0].to_owned();
     let expected = match EhloIdentity::from_host_name() {
@@ -217,9 +215,7 @@ fn the_default_ehlo_name_is_the_host_name_or_the_address_literal_never_localhost
 
 #[test]
 fn a_seekable_body_is_rewound_for_each_attempt() {
-    let harness = Harness::start(
-        Server::builder().fault(Fault::at(Stage::EndOfData).on_connection(1).then(Action::close())),
-    );
+    let harness = Harness::cut_once(Stage::EndOfData, Action::close());
     let mut mailer = harness.mailer(5).build();
     let mut body = Cursor::new(b"XXXXX".iter().chain(MESSAGE).copied().collect::<Vec<u8>>());
     body.seek(SeekFrom::Start(5)).unwrap();
@@ -229,12 +225,7 @@ fn a_seekable_body_is_rewound_for_each_attempt() {
         .unwrap();
 
     assert_eq!(report.attempts, 2);
-    let complete: Vec<_> = harness
-        .server
-        .messages()
-        .into_iter()
-        .filter(|m| m.complete)
-        .collect();
+    let complete: Vec<_> = harness.complete_messages();
     assert_eq!(complete.len(), 2);
     for record in complete {
         assert_eq!(record.body.as_deref(), Some(MESSAGE));
@@ -244,9 +235,7 @@ fn a_seekable_body_is_rewound_for_each_attempt() {
 #[test]
 fn a_plain_reader_is_retried_only_before_its_first_byte_was_read() {
     // Cut at MAIL: nothing was read yet, so the retry goes ahead.
-    let harness = Harness::start(
-        Server::builder().fault(Fault::at(Stage::Mail).on_connection(1).then(Action::close())),
-    );
+    let harness = Harness::cut_once(Stage::Mail, Action::close());
     let mut mailer = harness.mailer(5).build();
     let report = mailer
         .send_stream_once(&envelope(&["rcpt@example.org"]), MESSAGE)
@@ -254,9 +243,7 @@ fn a_plain_reader_is_retried_only_before_its_first_byte_was_read() {
     assert_eq!(report.attempts, 2);
 
     // Cut after the final dot: the body was read, so it cannot be sent again.
-    let harness = Harness::start(
-        Server::builder().fault(Fault::at(Stage::EndOfData).on_connection(1).then(Action::close())),
-    );
+    let harness = Harness::cut_once(Stage::EndOfData, Action::close());
     let mut mailer = harness.mailer(5).build();
     let error = mailer
         .send_stream_once(&envelope(&["rcpt@example.org"]), MESSAGE)
@@ -276,7 +263,10 @@ fn bare_line_feeds_are_sent_as_crlf() {
     let mut mailer = harness.mailer(5).build();
 
     mailer
-        .send(&envelope(&["rcpt@example.org"]), b"Subject: lf\n\nline one\nline two")
+        .send(
+            &envelope(&["rcpt@example.org"]),
+            b"Subject: lf\n\nline one\nline two",
+        )
         .unwrap();
 
     let delivered = harness.server.wait_for_messages(1, WAIT).unwrap();

@@ -26,12 +26,14 @@ fn a_silent_server_is_abandoned_at_the_send_deadline_not_per_attempt() {
         .build();
 
     let started = Instant::now();
-    let error = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap_err();
+    let error = send_test(&mut mailer).unwrap_err();
     let took = started.elapsed();
 
-    let SendError::DeadlineExceeded { error: cause, progress } = &error else {
+    let SendError::DeadlineExceeded {
+        error: cause,
+        progress,
+    } = &error
+    else {
         panic!("expected DeadlineExceeded, got {error:?}");
     };
     assert!(cause.is_timeout(), "{cause:?}");
@@ -44,9 +46,7 @@ fn a_silent_server_is_abandoned_at_the_send_deadline_not_per_attempt() {
 
 #[test]
 fn no_retry_starts_and_no_wait_runs_past_the_send_deadline() {
-    let harness = Harness::start(
-        Server::builder().fault(Fault::at(Stage::Mail).then(Action::close())),
-    );
+    let harness = Harness::cut_always(Stage::Mail, Action::close());
     // Waits: attempt 2 at once, attempt 3 after 4 s, attempt 4 would need 8 s more: past
     // the 10 s deadline, so it never starts and the 8 s wait never happens.
     let mut mailer = harness
@@ -55,11 +55,12 @@ fn no_retry_starts_and_no_wait_runs_past_the_send_deadline() {
         .send_deadline(Duration::from_secs(10))
         .build();
 
-    let error = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap_err();
+    let error = send_test(&mut mailer).unwrap_err();
 
-    assert!(matches!(error, SendError::DeadlineExceeded { .. }), "{error:?}");
+    assert!(
+        matches!(error, SendError::DeadlineExceeded { .. }),
+        "{error:?}"
+    );
     assert_eq!(error.attempts(), 3);
     assert_eq!(harness.clock.sleeps(), [Duration::from_secs(4)]);
     assert_eq!(harness.server.connection_count(), 3);
@@ -87,11 +88,12 @@ fn a_deadline_already_passed_stops_retries_at_once() {
         .send_deadline(Duration::from_secs(30))
         .build();
 
-    let error = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap_err();
+    let error = send_test(&mut mailer).unwrap_err();
 
-    assert!(matches!(error, SendError::DeadlineExceeded { .. }), "{error:?}");
+    assert!(
+        matches!(error, SendError::DeadlineExceeded { .. }),
+        "{error:?}"
+    );
     assert_eq!(error.attempts(), 1);
     assert_eq!(harness.server.connection_count(), 1);
 }
@@ -100,18 +102,16 @@ fn a_deadline_already_passed_stops_retries_at_once() {
 fn a_redial_that_fails_is_one_more_attempt_and_the_next_succeeds() {
     let harness = Harness::start(
         Server::builder()
-            .fault(Fault::at(Stage::Mail).on_connection(1).then(Action::close()))
-            .fault(
-                Fault::at(Stage::Connect)
-                    .on_connection(2)
-                    .then(Action::reply_and_close(421, "4.3.2 try later")),
-            ),
+            .fault(on_connection(1, Stage::Mail, Action::close()))
+            .fault(on_connection(
+                2,
+                Stage::Connect,
+                Action::reply_and_close(421, "4.3.2 try later"),
+            )),
     );
     let mut mailer = harness.mailer(5).build();
 
-    let report = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap();
+    let report = send_test(&mut mailer).unwrap();
 
     assert_eq!(report.attempts, 3);
     assert_eq!(report.reconnects, 1, "one redial failed, one succeeded");
@@ -137,14 +137,15 @@ fn a_server_that_cannot_be_reached_is_retried_up_to_the_bound() {
         .max_attempts(3)
         .build();
 
-    let error = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap_err();
+    let error = send_test(&mut mailer).unwrap_err();
 
     let SendError::GaveUp { error: cause, .. } = &error else {
         panic!("expected GaveUp, got {error:?}");
     };
-    assert!(matches!(cause, transport::Error::Connect { .. }), "{cause:?}");
+    assert!(
+        matches!(cause, transport::Error::Connect { .. }),
+        "{cause:?}"
+    );
     assert_eq!(error.attempts(), 3);
     assert_eq!(error.kind(), "connect");
     assert_eq!(clock.sleeps(), [BASE]);
@@ -164,9 +165,7 @@ fn refused_credentials_are_not_retried() {
         .allow_plaintext_auth(true)
         .build();
 
-    let error = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap_err();
+    let error = send_test(&mut mailer).unwrap_err();
 
     assert!(matches!(error, SendError::NotRetried { .. }), "{error:?}");
     assert_eq!(error.kind(), "auth");
@@ -184,9 +183,7 @@ fn accepted_credentials_authenticate_the_session() {
         .allow_plaintext_auth(true)
         .build();
 
-    mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap();
+    send_test(&mut mailer).unwrap();
 
     let delivered = harness.server.wait_for_messages(1, WAIT).unwrap();
     assert_eq!(delivered[0].authenticated_as.as_deref(), Some("robot"));
@@ -194,15 +191,12 @@ fn accepted_credentials_authenticate_the_session() {
 
 #[test]
 fn an_untrusted_certificate_is_not_retried() {
-    let harness = Harness::start(
-        Server::builder().starttls(TlsIdentity::generate_localhost().unwrap()),
-    );
+    let harness =
+        Harness::start(Server::builder().starttls(TlsIdentity::generate_localhost().unwrap()));
     // The default roots do not include the test server's self-signed certificate.
     let mut mailer = harness.mailer(5).tls(TlsPolicy::Required).build();
 
-    let error = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap_err();
+    let error = send_test(&mut mailer).unwrap_err();
 
     assert!(matches!(error, SendError::NotRetried { .. }), "{error:?}");
     assert_eq!(error.kind(), "tls");
@@ -216,9 +210,7 @@ fn required_tls_that_the_server_does_not_offer_is_not_retried() {
     let harness = Harness::start(Server::builder());
     let mut mailer = harness.mailer(5).tls(TlsPolicy::Required).build();
 
-    let error = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap_err();
+    let error = send_test(&mut mailer).unwrap_err();
 
     assert!(matches!(error, SendError::NotRetried { .. }), "{error:?}");
     assert_eq!(error.kind(), "tls-unavailable");
@@ -238,18 +230,15 @@ fn trusting(server: &Server) -> TlsConfig {
 
 #[test]
 fn starttls_with_a_trusted_certificate_delivers_over_tls() {
-    let harness = Harness::start(
-        Server::builder().starttls(TlsIdentity::generate_localhost().unwrap()),
-    );
+    let harness =
+        Harness::start(Server::builder().starttls(TlsIdentity::generate_localhost().unwrap()));
     let mut mailer = harness
         .mailer(5)
         .tls(TlsPolicy::Required)
         .tls_config(trusting(&harness.server))
         .build();
 
-    mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap();
+    send_test(&mut mailer).unwrap();
 
     assert!(mailer.connection().is_some_and(|c| c.is_tls()));
     let delivered = harness.server.wait_for_messages(1, WAIT).unwrap();
@@ -261,7 +250,7 @@ fn implicit_tls_reconnects_like_plain_text() {
     let harness = Harness::start(
         Server::builder()
             .implicit_tls(TlsIdentity::generate_localhost().unwrap())
-            .fault(Fault::at(Stage::Mail).on_connection(1).then(Action::close())),
+            .fault(on_connection(1, Stage::Mail, Action::close())),
     );
     let mut mailer = harness
         .mailer(5)
@@ -269,9 +258,7 @@ fn implicit_tls_reconnects_like_plain_text() {
         .tls_config(trusting(&harness.server))
         .build();
 
-    let report = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap();
+    let report = send_test(&mut mailer).unwrap();
 
     assert_eq!(report.attempts, 2);
     let delivered = harness.server.wait_for_messages(1, WAIT).unwrap();

@@ -6,7 +6,7 @@ mod mailer_support;
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use mailer_support::*;
 use smtpwire::auth::Credentials;
-use smtpwire::testing::{Action, Fault, Server, Stage};
+use smtpwire::testing::{Action, Server, Stage};
 use std::sync::Mutex;
 
 struct Capture(Mutex<Vec<(Level, String)>>);
@@ -36,30 +36,26 @@ fn logs_sleeps_and_reconnections_and_never_the_password() {
     let harness = Harness::start(
         Server::builder()
             .auth("robot", PASSWORD)
-            .fault(Fault::at(Stage::Mail).on_connection(1).then(Action::close()))
-            .fault(
-                Fault::at(Stage::Mail)
-                    .on_connection(2)
-                    .then(Action::reply_and_close(421, "4.4.2 timeout exceeded")),
-            ),
+            .fault(on_connection(1, Stage::Mail, Action::close()))
+            .fault(on_connection(
+                2,
+                Stage::Mail,
+                Action::reply_and_close(421, "4.4.2 timeout exceeded"),
+            )),
     );
     let mut mailer = harness
         .mailer(5)
         .credentials(Credentials::password("robot", PASSWORD).unwrap())
         .allow_plaintext_auth(true)
         .build();
-    mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap();
+    send_test(&mut mailer).unwrap();
     // And one that fails: wrong password, not retried.
     let mut refused = harness
         .mailer(5)
         .credentials(Credentials::password("robot", "other-secret-value").unwrap())
         .allow_plaintext_auth(true)
         .build();
-    refused
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap_err();
+    send_test(&mut refused).unwrap_err();
 
     let lines = CAPTURE.0.lock().unwrap().clone();
     let has = |level: Level, text: &str| {
@@ -74,6 +70,9 @@ fn logs_sleeps_and_reconnections_and_never_the_password() {
     assert!(has(Level::Warn, "failed"), "{lines:#?}");
     for (_, line) in &lines {
         assert!(!line.contains(PASSWORD), "password logged: {line}");
-        assert!(!line.contains("other-secret-value"), "password logged: {line}");
+        assert!(
+            !line.contains("other-secret-value"),
+            "password logged: {line}"
+        );
     }
 }

@@ -18,9 +18,7 @@ fn survives_cut_connections(action: Action) {
     );
     let mut mailer = harness.mailer(CLOSED as u32 + 1).build();
 
-    let report = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .expect("the sixth connection delivers");
+    let report = send_test(&mut mailer).expect("the sixth connection delivers");
 
     assert_eq!(report.attempts, 6);
     assert_eq!(report.reconnects, 5);
@@ -30,12 +28,12 @@ fn survives_cut_connections(action: Action) {
     assert_eq!(delivered.len(), 1);
     assert_eq!(delivered[0].connection, 6);
     // First redial immediate, then base, 2·base, 4·base, 8·base.
-    assert_eq!(
-        harness.clock.sleeps(),
-        [BASE, BASE * 2, BASE * 4, BASE * 8]
-    );
+    assert_eq!(harness.clock.sleeps(), [BASE, BASE * 2, BASE * 4, BASE * 8]);
     let counts = harness.counters.snapshot();
-    assert_eq!((counts.attempts, counts.reconnects, counts.successes), (6, 5, 1));
+    assert_eq!(
+        (counts.attempts, counts.reconnects, counts.successes),
+        (6, 5, 1)
+    );
     assert_eq!(counts.failures(), 5);
 }
 
@@ -62,9 +60,7 @@ fn boulder_close_first_mixes_closes_and_421s() {
     let harness = Harness::start(Server::builder().faults(Fault::boulder_close_first(4)));
     let mut mailer = harness.mailer(5).build();
 
-    let report = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap();
+    let report = send_test(&mut mailer).unwrap();
 
     assert_eq!((report.attempts, report.reconnects), (5, 4));
     let counts = harness.counters.snapshot();
@@ -121,15 +117,13 @@ fn a_recipient_refused_with_401_is_reported_not_retried_and_reset() {
 #[test]
 fn an_unexpected_reply_code_is_returned_not_retried() {
     // boulder's TestOtherError: a reply no SMTP server may send.
-    let harness = Harness::start(
-        Server::builder()
-            .fault(Fault::at(Stage::Mail).then(Action::reply(999, "1.1.1 This would probably be bad?"))),
+    let harness = Harness::cut_always(
+        Stage::Mail,
+        Action::reply(999, "1.1.1 This would probably be bad?"),
     );
     let mut mailer = harness.mailer(5).build();
 
-    let error = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap_err();
+    let error = send_test(&mut mailer).unwrap_err();
 
     assert!(matches!(error, SendError::NotRetried { .. }), "{error:?}");
     assert_eq!(error.kind(), "protocol");
@@ -140,14 +134,10 @@ fn an_unexpected_reply_code_is_returned_not_retried() {
 
 #[test]
 fn a_reply_code_that_makes_no_sense_at_mail_is_not_retried() {
-    let harness = Harness::start(
-        Server::builder().fault(Fault::at(Stage::Mail).then(Action::reply(354, "go ahead"))),
-    );
+    let harness = Harness::cut_always(Stage::Mail, Action::reply(354, "go ahead"));
     let mut mailer = harness.mailer(5).build();
 
-    let error = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap_err();
+    let error = send_test(&mut mailer).unwrap_err();
 
     assert_eq!(error.attempts(), 1, "{error:?}");
     assert!(!matches!(error, SendError::GaveUp { .. }));
@@ -156,43 +146,45 @@ fn a_reply_code_that_makes_no_sense_at_mail_is_not_retried() {
 
 #[test]
 fn gives_up_after_the_bound_with_the_last_error_and_the_count() {
-    let harness = Harness::start(
-        Server::builder().fault(Fault::at(Stage::Mail).then(Action::reply_and_close(
-            421,
-            "4.4.2 mx.example Error: timeout exceeded",
-        ))),
+    let harness = Harness::cut_always(
+        Stage::Mail,
+        Action::reply_and_close(421, "4.4.2 mx.example Error: timeout exceeded"),
     );
     let mut mailer = harness.mailer(3).build();
 
-    let error = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap_err();
+    let error = send_test(&mut mailer).unwrap_err();
 
-    let SendError::GaveUp { error: last, progress } = &error else {
+    let SendError::GaveUp {
+        error: last,
+        progress,
+    } = &error
+    else {
         panic!("expected GaveUp, got {error:?}");
     };
-    assert!(matches!(last, transport::Error::ServiceClosing { .. }), "{last:?}");
+    assert!(
+        matches!(last, transport::Error::ServiceClosing { .. }),
+        "{last:?}"
+    );
     assert_eq!(progress.attempts, 3);
     assert_eq!(error.kind(), "service-closing");
     assert!(error.to_string().contains("3 attempts"), "{error}");
     assert_eq!(harness.server.connection_count(), 3);
     assert_eq!(harness.clock.sleeps(), [BASE]);
     let counts = harness.counters.snapshot();
-    assert_eq!((counts.attempts, counts.service_closing, counts.failed_sends), (3, 3, 1));
+    assert_eq!(
+        (counts.attempts, counts.service_closing, counts.failed_sends),
+        (3, 3, 1)
+    );
 }
 
 #[test]
 fn the_default_bound_is_five_attempts() {
-    let harness = Harness::start(
-        Server::builder().fault(Fault::at(Stage::Mail).then(Action::close())),
-    );
+    let harness = Harness::cut_always(Stage::Mail, Action::close());
     let mut mailer = builder_for(&harness.server)
         .clock(harness.clock.clone())
         .build();
 
-    let error = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap_err();
+    let error = send_test(&mut mailer).unwrap_err();
 
     assert!(matches!(error, SendError::GaveUp { .. }), "{error:?}");
     assert_eq!(error.attempts(), 5);
@@ -201,17 +193,10 @@ fn the_default_bound_is_five_attempts() {
 
 #[test]
 fn the_backoff_doubles_up_to_the_cap() {
-    let harness = Harness::start(
-        Server::builder().fault(Fault::at(Stage::Mail).then(Action::close())),
-    );
-    let mut mailer = harness
-        .mailer(8)
-        .backoff_cap(BASE * 5)
-        .build();
+    let harness = Harness::cut_always(Stage::Mail, Action::close());
+    let mut mailer = harness.mailer(8).backoff_cap(BASE * 5).build();
 
-    let error = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap_err();
+    let error = send_test(&mut mailer).unwrap_err();
 
     assert_eq!(error.attempts(), 8);
     // Attempt 2 immediate, then 1, 2, 4 bases, then the cap of 5 bases.
@@ -223,19 +208,18 @@ fn the_backoff_doubles_up_to_the_cap() {
 
 #[test]
 fn jittered_delays_stay_within_twenty_percent_of_the_schedule() {
-    for jitter in [smtpwire::mailer::Jitter::Random, smtpwire::mailer::Jitter::Seeded(3)] {
-        let harness = Harness::start(
-            Server::builder().fault(Fault::at(Stage::Mail).then(Action::close())),
-        );
+    for jitter in [
+        smtpwire::mailer::Jitter::Random,
+        smtpwire::mailer::Jitter::Seeded(3),
+    ] {
+        let harness = Harness::cut_always(Stage::Mail, Action::close());
         let mut mailer = harness
             .mailer(7)
             .backoff_cap(Duration::from_secs(3600))
             .jitter(jitter)
             .build();
 
-        mailer
-            .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-            .unwrap_err();
+        send_test(&mut mailer).unwrap_err();
 
         let sleeps = harness.clock.sleeps();
         assert_eq!(sleeps.len(), 5, "{sleeps:?}");

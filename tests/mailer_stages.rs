@@ -9,24 +9,21 @@ use smtpwire::message::Message;
 use smtpwire::testing::{Action, Fault, Server, Stage};
 use smtpwire::transport;
 
-fn cut_once_at(stage: Stage, action: Action) -> Harness {
-    Harness::start(Server::builder().fault(Fault::at(stage).on_connection(1).then(action)))
-}
-
 #[test]
 fn a_connection_closed_at_rcpt_is_resent_on_a_new_one() {
-    let harness = cut_once_at(Stage::Rcpt, Action::close());
+    let harness = Harness::cut_once(Stage::Rcpt, Action::close());
     let mut mailer = harness.mailer(5).build();
 
-    let report = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap();
+    let report = send_test(&mut mailer).unwrap();
 
     assert_eq!((report.attempts, report.reconnects), (2, 1));
     assert!(!report.possible_duplicate);
     let delivered = harness.server.wait_for_messages(1, WAIT).unwrap();
     assert_eq!(delivered[0].recipients, ["rcpt@example.org"]);
-    assert!(harness.clock.sleeps().is_empty(), "the first redial is immediate");
+    assert!(
+        harness.clock.sleeps().is_empty(),
+        "the first redial is immediate"
+    );
 }
 
 #[test]
@@ -71,12 +68,10 @@ fn a_recipient_refused_before_the_cut_is_not_sent_to_again() {
 
 #[test]
 fn a_connection_closed_at_data_is_resent_without_duplicate() {
-    let harness = cut_once_at(Stage::Data, Action::close());
+    let harness = Harness::cut_once(Stage::Data, Action::close());
     let mut mailer = harness.mailer(5).build();
 
-    let report = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap();
+    let report = send_test(&mut mailer).unwrap();
 
     assert_eq!(report.attempts, 2);
     assert!(!report.possible_duplicate);
@@ -93,18 +88,16 @@ fn a_connection_reset_mid_body_is_resent_without_duplicate() {
         body.extend_from_slice(&line);
         body.extend_from_slice(b"\r\n");
     }
-    let harness = Harness::start(
-        Server::builder()
-            .keep_bodies(false)
-            .fault(
-                Fault::at(Stage::MidBody { after: 20 })
-                    .on_connection(1)
-                    .then(Action::reset()),
-            ),
-    );
+    let harness = Harness::start(Server::builder().keep_bodies(false).fault(on_connection(
+        1,
+        Stage::MidBody { after: 20 },
+        Action::reset(),
+    )));
     let mut mailer = harness.mailer(5).build();
 
-    let report = mailer.send(&envelope(&["rcpt@example.org"]), &body).unwrap();
+    let report = mailer
+        .send(&envelope(&["rcpt@example.org"]), &body)
+        .unwrap();
 
     assert_eq!(report.attempts, 2);
     assert!(!report.possible_duplicate);
@@ -118,41 +111,36 @@ fn a_connection_reset_mid_body_is_resent_without_duplicate() {
 
 #[test]
 fn a_connection_lost_after_the_final_dot_is_resent_as_a_possible_duplicate() {
-    let harness = cut_once_at(Stage::EndOfData, Action::close());
+    let harness = Harness::cut_once(Stage::EndOfData, Action::close());
     let mut mailer = harness.mailer(5).build();
 
-    let report = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap();
+    let report = send_test(&mut mailer).unwrap();
 
     assert_eq!(report.attempts, 2);
     assert!(report.possible_duplicate);
     assert_eq!(harness.counters.snapshot().possible_duplicates, 1);
     // The server did receive the whole message twice.
     let delivered = harness.server.wait_for_messages(1, WAIT).unwrap();
-    let complete: Vec<_> = harness
-        .server
-        .messages()
-        .into_iter()
-        .filter(|m| m.complete)
-        .collect();
+    let complete: Vec<_> = harness.complete_messages();
     assert_eq!(complete.len(), 2);
     assert_eq!(complete[0].body, delivered[0].body);
 }
 
 #[test]
 fn at_most_once_fails_with_outcome_unknown_and_does_not_resend() {
-    let harness = cut_once_at(Stage::EndOfData, Action::reset());
+    let harness = Harness::cut_once(Stage::EndOfData, Action::reset());
     let mut mailer = harness
         .mailer(5)
         .unknown_outcome(UnknownOutcome::Fail)
         .build();
 
-    let error = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap_err();
+    let error = send_test(&mut mailer).unwrap_err();
 
-    let SendError::OutcomeUnknown { error: cause, progress } = &error else {
+    let SendError::OutcomeUnknown {
+        error: cause,
+        progress,
+    } = &error
+    else {
         panic!("expected OutcomeUnknown, got {error:?}");
     };
     assert!(cause.is_reconnectable(), "{cause:?}");
@@ -165,7 +153,7 @@ fn at_most_once_fails_with_outcome_unknown_and_does_not_resend() {
 
 #[test]
 fn a_timeout_after_the_final_dot_is_an_unknown_outcome_too() {
-    let harness = cut_once_at(Stage::EndOfData, Action::silent());
+    let harness = Harness::cut_once(Stage::EndOfData, Action::silent());
     let mut mailer = harness
         .mailer(5)
         .timeouts(smtpwire::session::Timeouts {
@@ -175,9 +163,7 @@ fn a_timeout_after_the_final_dot_is_an_unknown_outcome_too() {
         .unknown_outcome(UnknownOutcome::Fail)
         .build();
 
-    let error = mailer
-        .send(&envelope(&["rcpt@example.org"]), MESSAGE)
-        .unwrap_err();
+    let error = send_test(&mut mailer).unwrap_err();
 
     assert!(
         matches!(
@@ -194,7 +180,11 @@ fn a_timeout_after_the_final_dot_is_an_unknown_outcome_too() {
 #[test]
 fn the_message_id_and_date_are_the_same_on_every_attempt() {
     let harness = Harness::start(
-        Server::builder().fault(Fault::at(Stage::EndOfData).on_first(2).then(Action::close())),
+        Server::builder().fault(
+            Fault::at(Stage::EndOfData)
+                .on_first(2)
+                .then(Action::close()),
+        ),
     );
     let mut mailer = harness.mailer(5).build();
 
@@ -207,14 +197,11 @@ fn the_message_id_and_date_are_the_same_on_every_attempt() {
         .unwrap();
 
     assert_eq!(report.attempts, 3);
-    let message_id = report.message_id.expect("a composed message has a Message-ID");
+    let message_id = report
+        .message_id
+        .expect("a composed message has a Message-ID");
     harness.server.wait_for_messages(1, WAIT).unwrap();
-    let complete: Vec<_> = harness
-        .server
-        .messages()
-        .into_iter()
-        .filter(|m| m.complete)
-        .collect();
+    let complete: Vec<_> = harness.complete_messages();
     assert_eq!(complete.len(), 3);
     for record in &complete {
         assert_eq!(header(record, "Message-ID"), Some(message_id.to_string()));
@@ -245,6 +232,9 @@ fn send_message_sends_the_composed_bytes_to_its_envelope() {
     assert_eq!(report.message_id.as_ref(), Some(message.message_id()));
     let delivered = harness.server.wait_for_messages(1, WAIT).unwrap();
     assert_eq!(delivered[0].mail_from, "ann@example.com");
-    assert_eq!(delivered[0].recipients, ["bob@example.org", "carol@example.net"]);
+    assert_eq!(
+        delivered[0].recipients,
+        ["bob@example.org", "carol@example.net"]
+    );
     assert_eq!(delivered[0].body.as_deref(), Some(message.as_bytes()));
 }

@@ -11,17 +11,27 @@ pub(super) trait BodySource {
     fn rewind(&mut self) -> io::Result<()>;
     /// Whether the body can still be sent in full (false once a one-shot reader was read).
     fn resendable(&self) -> bool;
-    /// Sends the message over `connection`.
-    fn send(
-        &mut self,
-        connection: &mut Connection,
-        envelope: &Envelope,
-    ) -> Result<Delivery, transport::Error>;
+    /// What the session must know about the body.
+    fn info(&self) -> BodyInfo;
+    /// The body, from where [`BodySource::rewind`] put it.
+    fn reader(&mut self) -> &mut dyn Read;
+}
+
+/// Sends `body` over `connection` to `envelope`.
+pub(super) fn send_body(
+    connection: &mut Connection,
+    envelope: &Envelope,
+    body: &mut dyn BodySource,
+) -> Result<Delivery, transport::Error> {
+    let info = body.info();
+    connection.send(envelope, body.reader(), info)
 }
 
 /// Bytes in memory, with their size known up front (so `SIZE=` and `BDAT n LAST` work).
 pub(super) struct Bytes<'a> {
     bytes: &'a [u8],
+    /// What is left to read in this attempt.
+    rest: &'a [u8],
     info: BodyInfo,
 }
 
@@ -33,17 +43,22 @@ impl<'a> Bytes<'a> {
             eight_bit: Some(!bytes.is_ascii()),
             smtputf8: false,
         };
-        Ok(Bytes { bytes, info })
+        Ok(Bytes::with_info(bytes, info))
     }
 
     /// Bytes whose description the caller already knows (a composed message).
     pub(super) fn with_info(bytes: &'a [u8], info: BodyInfo) -> Bytes<'a> {
-        Bytes { bytes, info }
+        Bytes {
+            bytes,
+            rest: bytes,
+            info,
+        }
     }
 }
 
 impl BodySource for Bytes<'_> {
     fn rewind(&mut self) -> io::Result<()> {
+        self.rest = self.bytes;
         Ok(())
     }
 
@@ -51,16 +66,17 @@ impl BodySource for Bytes<'_> {
         true
     }
 
-    fn send(
-        &mut self,
-        connection: &mut Connection,
-        envelope: &Envelope,
-    ) -> Result<Delivery, transport::Error> {
-        connection.send(envelope, self.bytes, self.info)
+    fn info(&self) -> BodyInfo {
+        self.info
+    }
+
+    fn reader(&mut self) -> &mut dyn Read {
+        &mut self.rest
     }
 }
 
-/// A reader that can seek: rewound to where it stood at the first attempt.
+/// A reader that can seek: rewound to where it stood at the first attempt. Its size is not
+/// known, so it goes with DATA.
 pub(super) struct Seekable<R> {
     reader: R,
     start: Option<u64>,
@@ -92,12 +108,12 @@ impl<R: Read + Seek> BodySource for Seekable<R> {
         true
     }
 
-    fn send(
-        &mut self,
-        connection: &mut Connection,
-        envelope: &Envelope,
-    ) -> Result<Delivery, transport::Error> {
-        connection.send(envelope, &mut self.reader, BodyInfo::default())
+    fn info(&self) -> BodyInfo {
+        BodyInfo::default()
+    }
+
+    fn reader(&mut self) -> &mut dyn Read {
+        &mut self.reader
     }
 }
 
@@ -123,7 +139,7 @@ impl<R: Read> Read for ReadOnce<R> {
 
 impl<R: Read> BodySource for ReadOnce<R> {
     fn rewind(&mut self) -> io::Result<()> {
-        if self.read == 0 {
+        if self.resendable() {
             Ok(())
         } else {
             Err(io::Error::new(
@@ -137,11 +153,11 @@ impl<R: Read> BodySource for ReadOnce<R> {
         self.read == 0
     }
 
-    fn send(
-        &mut self,
-        connection: &mut Connection,
-        envelope: &Envelope,
-    ) -> Result<Delivery, transport::Error> {
-        connection.send(envelope, &mut *self, BodyInfo::default())
+    fn info(&self) -> BodyInfo {
+        BodyInfo::default()
+    }
+
+    fn reader(&mut self) -> &mut dyn Read {
+        self
     }
 }

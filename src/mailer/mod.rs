@@ -95,6 +95,19 @@
 //! them), and the `log` facade gets what an operator wants to read: `info` for "sleeping
 //! for … before reconnecting" and "reconnected", `warn` for failed attempts and possible
 //! duplicates, `debug` for connections. Credentials never appear in either.
+//!
+//! [`Mailer`]: crate::mailer::Mailer
+//! [`Mailer::builder`]: crate::mailer::Mailer::builder
+//! [`Mailer::connect`]: crate::mailer::Mailer::connect
+//! [`MailerBuilder::max_attempts`]: crate::mailer::MailerBuilder::max_attempts
+//! [`MailerBuilder::send_deadline`]: crate::mailer::MailerBuilder::send_deadline
+//! [`Backoff`]: crate::mailer::Backoff
+//! [`Counters`]: crate::mailer::Counters
+//! [`Observer`]: crate::mailer::Observer
+//! [`SendError::OutcomeUnknown`]: crate::mailer::SendError::OutcomeUnknown
+//! [`SendError::is_transient`]: crate::mailer::SendError::is_transient
+//! [`SendReport::possible_duplicate`]: crate::mailer::SendReport::possible_duplicate
+//! [`UnknownOutcome::Fail`]: crate::mailer::UnknownOutcome::Fail
 
 // `transport::Error` is carried by value so that callers can match on it (see the note in
 // the transport module); `SendError` holds one.

@@ -2,7 +2,7 @@
 //! decide between giving up and waiting before the next attempt.
 
 use super::Mailer;
-use super::body::BodySource;
+use super::body::{self, BodySource};
 use super::config::UnknownOutcome;
 use super::dial;
 use super::error::SendError;
@@ -341,7 +341,7 @@ fn send_over(
 ) -> Result<Delivery, Attempt> {
     body.rewind().map_err(Attempt::Rewind)?;
     connection.set_deadline(deadline);
-    let result = body.send(connection, envelope);
+    let result = body::send_body(connection, envelope, body);
     connection.set_deadline(None);
     result.map_err(Attempt::Send)
 }

@@ -5,9 +5,10 @@
 
 use smtpwire::address::{Address, ReversePath};
 use smtpwire::ehlo_name::EhloName;
-use smtpwire::mailer::{Counters, Jitter, MailerBuilder, ManualClock, Mailer};
+use smtpwire::mailer::{Counters, Jitter, Mailer, MailerBuilder, ManualClock};
+use smtpwire::mailer::{SendError, SendReport};
 use smtpwire::session::{Envelope, Timeouts, TlsPolicy};
-use smtpwire::testing::{MessageRecord, Server, ServerBuilder};
+use smtpwire::testing::{Action, Fault, MessageRecord, Server, ServerBuilder, Stage};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,6 +34,25 @@ impl Harness {
             clock: Arc::new(ManualClock::new()),
             counters: Arc::new(Counters::new()),
         }
+    }
+
+    /// A server whose connection 1 meets `action` at `stage`; later ones work.
+    pub fn cut_once(stage: Stage, action: Action) -> Harness {
+        Harness::start(Server::builder().fault(on_connection(1, stage, action)))
+    }
+
+    /// A server whose every connection meets `action` at `stage`.
+    pub fn cut_always(stage: Stage, action: Action) -> Harness {
+        Harness::start(Server::builder().fault(Fault::at(stage).then(action)))
+    }
+
+    /// The messages whose whole body reached the server, accepted or not.
+    pub fn complete_messages(&self) -> Vec<MessageRecord> {
+        self.server
+            .messages()
+            .into_iter()
+            .filter(|m| m.complete)
+            .collect()
     }
 
     /// A mailer for this server: plain text, manual clock, no jitter, base [`BASE`],
@@ -81,7 +101,9 @@ pub fn header(record: &MessageRecord, name: &str) -> Option<String> {
     let prefix = format!("{name}:");
     text.split("\r\n")
         .take_while(|line| !line.is_empty())
-        .find(|line| line.len() >= prefix.len() && line[..prefix.len()].eq_ignore_ascii_case(&prefix))
+        .find(|line| {
+            line.len() >= prefix.len() && line[..prefix.len()].eq_ignore_ascii_case(&prefix)
+        })
         .map(|line| line[prefix.len()..].trim().to_owned())
 }
 
@@ -91,4 +113,15 @@ pub fn verbs(server: &Server, number: u64) -> Vec<String> {
         .connection(number)
         .map(|c| c.verbs())
         .unwrap_or_default()
+}
+
+/// A fault doing `action` at `stage` on connection `number` only.
+pub fn on_connection(number: u64, stage: Stage, action: Action) -> Fault {
+    Fault::at(stage).on_connection(number).then(action)
+}
+
+/// Sends [`MESSAGE`] to rcpt@example.org.
+#[allow(clippy::result_large_err)]
+pub fn send_test(mailer: &mut Mailer) -> Result<SendReport, SendError> {
+    mailer.send(&envelope(&["rcpt@example.org"]), MESSAGE)
 }
