@@ -232,9 +232,10 @@ impl MailerBuilder {
         self
     }
 
-    /// A limit on a whole send, retries and waits included: no retry starts after it, no
-    /// wait runs past it, and no socket waits past it. Default: none (each attempt is
-    /// bounded by the reply deadlines, and the attempts by their number).
+    /// A limit on a whole send (and on [`Mailer::connect`]), retries and waits included: no
+    /// retry starts after it, no wait runs past it, and no socket waits past it. Default:
+    /// none (each attempt is bounded by the reply deadlines, and the attempts by their
+    /// number).
     pub fn send_deadline(mut self, limit: Duration) -> MailerBuilder {
         self.config.send_deadline = Some(limit);
         self
