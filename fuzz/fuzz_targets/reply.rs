@@ -75,7 +75,7 @@ fn split_points(data: &[u8]) -> Vec<usize> {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        let step = if state % 8 == 0 {
+        let step = if state.is_multiple_of(8) {
             state >> 3
         } else {
             (state >> 3) % 16

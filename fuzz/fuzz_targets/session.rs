@@ -4,25 +4,29 @@
 //! TLS; buffers stay bounded; a session waiting for input always has a deadline.
 #![no_main]
 
+use core::time::Duration;
 use libfuzzer_sys::fuzz_target;
 use smtpwire::address::{Address, ReversePath};
 use smtpwire::auth::Credentials;
 use smtpwire::ehlo_name::EhloName;
 use smtpwire::session::{BodyInfo, Envelope, Event, Session, SessionConfig, Timeouts, TlsPolicy};
 use smtpwire::time::Timestamp;
-use core::time::Duration;
 
 const SECRET: &str = "fuzz-secret-password";
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&setup, mut ops)) = data.split_first() else { return };
+    let Some((&setup, mut ops)) = data.split_first() else {
+        return;
+    };
     let policy = match setup % 4 {
         0 => TlsPolicy::None,
         1 => TlsPolicy::Opportunistic,
         2 => TlsPolicy::Required,
         _ => TlsPolicy::Implicit,
     };
-    let Ok(ehlo_name) = EhloName::parse("client.example") else { return };
+    let Ok(ehlo_name) = EhloName::parse("client.example") else {
+        return;
+    };
     let mut config = SessionConfig::new(ehlo_name);
     config.tls = policy;
     config.timeouts = Timeouts::all(Duration::from_secs(30));
@@ -40,7 +44,8 @@ fuzz_target!(|data: &[u8]| {
         match op % 8 {
             // Feed the next n bytes.
             0..=2 => {
-                let n = usize::from(ops.first().copied().unwrap_or(0)).min(ops.len().saturating_sub(1));
+                let n =
+                    usize::from(ops.first().copied().unwrap_or(0)).min(ops.len().saturating_sub(1));
                 let chunk = ops.get(1..1 + n).unwrap_or_default();
                 ops = ops.get(1 + n..).unwrap_or_default();
                 session.handle_input(chunk, now);
@@ -59,11 +64,18 @@ fuzz_target!(|data: &[u8]| {
             }
             6 => {
                 if session.is_ready() {
-                    let (Ok(from), Ok(to)) = (Address::parse("a@example.org"), Address::parse("b@example.org")) else {
+                    let (Ok(from), Ok(to)) = (
+                        Address::parse("a@example.org"),
+                        Address::parse("b@example.org"),
+                    ) else {
                         return;
                     };
                     let envelope = Envelope::new(ReversePath::Address(from), vec![to]);
-                    let body = BodyInfo { wire_size: Some(6), eight_bit: Some(false), smtputf8: false };
+                    let body = BodyInfo {
+                        wire_size: Some(6),
+                        eight_bit: Some(false),
+                        smtputf8: false,
+                    };
                     let _ = session.send_message(envelope, body, now);
                 } else {
                     let _ = session.noop(now);
@@ -82,19 +94,31 @@ fuzz_target!(|data: &[u8]| {
         if !tls_up && policy == TlsPolicy::Required {
             let text = String::from_utf8_lossy(&out);
             for line in text.split("\r\n") {
-                assert!(!line.starts_with("AUTH") && !line.starts_with("MAIL"), "{line} before TLS");
+                assert!(
+                    !line.starts_with("AUTH") && !line.starts_with("MAIL"),
+                    "{line} before TLS"
+                );
             }
         }
         if !tls_up {
             // base64 of "\0fuzz-user\0fuzz-secret-password" and of the password alone.
-            for needle in [&b"ZnV6ei1zZWNyZXQtcGFzc3dvcmQ"[..], b"AGZ1enotdXNlcgBmdXp6LXNlY3JldC1wYXNzd29yZA"] {
-                assert!(!out.windows(needle.len()).any(|w| w == needle), "credentials before TLS");
+            for needle in [
+                &b"ZnV6ei1zZWNyZXQtcGFzc3dvcmQ"[..],
+                b"AGZ1enotdXNlcgBmdXp6LXNlY3JldC1wYXNzd29yZA",
+            ] {
+                assert!(
+                    !out.windows(needle.len()).any(|w| w == needle),
+                    "credentials before TLS"
+                );
             }
         }
         wire.extend_from_slice(&out);
         assert!(wire.len() < 1 << 20, "unbounded output");
         if session.wants_input() {
-            assert!(session.poll_timeout().is_some(), "waiting without a deadline");
+            assert!(
+                session.poll_timeout().is_some(),
+                "waiting without a deadline"
+            );
         }
         while let Some(event) = session.poll_event() {
             if let Event::Failed(error) = &event {

@@ -40,7 +40,8 @@ pub(super) struct MailTransaction {
     pub(super) encoder: DataEncoder,
     /// When the driver must have written the next body block.
     pub(super) body_deadline: Timestamp,
-    /// A negative reply to `BDAT LAST` that came before the whole chunk was written.
+    /// The reply to `BDAT LAST` when it came before [`super::Session::finish_body`]: a
+    /// refusal at any point, or an acceptance once every octet was handed over.
     pub(super) early_final: Option<Reply>,
 }
 
@@ -145,9 +146,25 @@ impl MailTransaction {
         self.mail_reply.as_ref().is_some_and(is_positive)
     }
 
+    /// Whether the whole message has been handed to the driver: the final dot was written, or
+    /// every octet announced by `BDAT n LAST` (the server may answer once it has them, even
+    /// before [`super::Session::finish_body`]).
+    pub(super) fn body_complete(&self) -> bool {
+        match self.body {
+            BodyState::Ended => true,
+            BodyState::Wanted => self.bdat_size == Some(self.encoder.wire_len()),
+            BodyState::NotYet | BodyState::Skipped => false,
+        }
+    }
+
+    /// Whether the driver is still writing the body.
+    pub(super) fn body_in_progress(&self) -> bool {
+        self.body == BodyState::Wanted && !self.body_complete()
+    }
+
     /// Where the conversation stands if it is cut now at `step`.
     pub(super) fn interruption(&self, step: Step) -> Interruption {
-        let fate = if self.body == BodyState::Ended && self.deliverable() {
+        let fate = if self.body_complete() && self.deliverable() {
             MessageFate::Unknown
         } else {
             MessageFate::NotDelivered

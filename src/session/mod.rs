@@ -174,10 +174,15 @@ impl Session {
             if self.is_finished() {
                 return;
             }
-            if matches!(self.phase, Phase::TlsHandshake { .. }) && !rest.is_empty() {
-                // Whatever follows the 220 was sent before the handshake and must never be
-                // read as if it came through TLS (CVE-2021-38371, CVE-2021-22947, …).
-                return self.fail_protocol(ProtocolViolation::StartTlsInjection);
+            if matches!(self.phase, Phase::TlsHandshake { .. }) {
+                if !rest.is_empty() {
+                    // Whatever follows the 220 was sent before the handshake and must never
+                    // be read as if it came through TLS (CVE-2021-38371, CVE-2021-22947, …):
+                    // fail before the driver is ever told to start the handshake.
+                    return self.fail_protocol(ProtocolViolation::StartTlsInjection);
+                }
+                self.events.push_back(Event::StartTls);
+                return;
             }
         }
     }
@@ -308,10 +313,10 @@ impl Session {
         transaction.body = BodyState::Ended;
         match (transaction.bdat_size, transaction.early_final.take()) {
             (None, _) => self.expect(Awaiting::EndOfData, now),
-            (Some(_), Some(refusal)) => {
-                let failure = transaction.failure(refusal, true);
-                let reset = transaction.needs_reset();
-                self.finish_transaction(Err(failure), reset, now);
+            (Some(_), Some(early)) => {
+                let result = transaction.conclude(early);
+                let reset = result.is_err() && transaction.needs_reset();
+                self.finish_transaction(result, reset, now);
             }
             (Some(_), None) => {
                 // Replies to the pipelined commands may have waited while the body was
@@ -434,7 +439,7 @@ impl Session {
                 let body_wanted = self
                     .transaction
                     .as_ref()
-                    .is_some_and(|t| t.body == BodyState::Wanted);
+                    .is_some_and(MailTransaction::body_in_progress);
                 match self.outstanding.front() {
                     // Pipelined MAIL and RCPT replies are owed before the body matters.
                     Some(awaiting @ (Awaiting::Mail | Awaiting::Rcpt(_)))
@@ -579,8 +584,8 @@ impl Session {
         // Only 220 starts TLS (CVE-2016-0772): any other reply is a refusal.
         if reply.code() == ReplyCode::SERVICE_READY {
             let deadline = now.saturating_add(self.config.timeouts.command);
+            // `handle_input` emits `Event::StartTls` once it knows nothing follows the 220.
             self.phase = Phase::TlsHandshake { deadline };
-            self.events.push_back(Event::StartTls);
         } else if self.config.tls == TlsPolicy::Required {
             self.fail(SessionError::TlsUnavailable { reply: Some(reply) });
         } else {
@@ -708,12 +713,14 @@ impl Session {
             return self.fail_protocol(ProtocolViolation::UnexpectedReply(reply));
         };
         if transaction.body != BodyState::Ended {
-            if is_positive(&reply) {
+            let all_written = transaction.bdat_size == Some(transaction.encoder.wire_len());
+            if is_positive(&reply) && !all_written {
                 // Nothing can be accepted before all of it was sent.
                 return self.fail_protocol(ProtocolViolation::UnexpectedCode(reply));
             }
-            // A refusal before the chunk ended: the server discards the rest of the chunk
-            // (RFC 3030 §4.2); the body still goes out in full, then the transaction fails.
+            // The server may answer as soon as it has the last octet, before the driver calls
+            // `finish_body`; and a refusal may come early, the server discarding the rest of
+            // the chunk (RFC 3030 §4.2). Either way the reply is settled when the body ends.
             transaction.early_final = Some(reply);
             self.transaction = Some(transaction);
             return;

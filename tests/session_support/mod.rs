@@ -430,7 +430,7 @@ impl FakeServer {
             "NOOP" => self.respond(Stage::Noop, b"250 2.0.0 Ok\r\n".to_vec()),
             "QUIT" => {
                 let mut out = self.respond(Stage::Quit, b"221 2.0.0 Bye\r\n".to_vec());
-                out.eof = true;
+                out.eof |= self.mode != Mode::Silent;
                 out
             }
             _ => ServerOutput {
