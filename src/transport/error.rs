@@ -563,7 +563,7 @@ mod tests {
             (Error::AuthRequiresTls, "auth"),
             (Error::AuthUnavailable, "auth"),
             (Error::Usage(UsageError::NoRecipients), "invalid-input"),
-            (Error::Address(AddressError::Invalid), "invalid-input"),
+            (Error::Address(AddressError::MissingAt), "invalid-input"),
             (
                 Error::LineTooLong(LineTooLong {
                     line: 1,

@@ -94,3 +94,35 @@ pub fn local_ehlo_name() -> EhloName {
         .or_else(|| EhloName::parse("localhost").ok())
         .unwrap_or_else(|| EhloName::from_ip(std::net::Ipv4Addr::LOCALHOST.into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::TlsPolicy;
+
+    #[test]
+    fn defaults_are_safe_and_bounded() {
+        let options = ConnectOptions::new("mail.example.com", SUBMISSION_PORT);
+        assert_eq!(options.session.tls, TlsPolicy::Opportunistic);
+        assert!(options.session.credentials.is_none());
+        assert!(!options.session.allow_plaintext_auth);
+        assert_eq!(options.connect_timeout, Duration::from_secs(30));
+        assert_eq!(options.deadline, None);
+        assert_eq!(options.effective_write_buffer(), 64 * 1024);
+        assert_eq!(options.tls_server_name, None);
+    }
+
+    #[test]
+    fn a_tiny_write_buffer_is_raised_to_one_kib() {
+        let mut options = ConnectOptions::new("h", SMTP_PORT);
+        options.write_buffer = 0;
+        assert_eq!(options.effective_write_buffer(), 1024);
+    }
+
+    #[test]
+    fn the_local_ehlo_name_is_always_valid() {
+        let name = local_ehlo_name();
+        assert_eq!(EhloName::parse(name.as_str()), Ok(name.clone()));
+        assert!(!name.as_str().is_empty());
+    }
+}

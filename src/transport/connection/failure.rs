@@ -68,16 +68,22 @@ impl<S: Socket> Connection<S> {
 
     /// A socket error while writing. On a reset or broken pipe the server may have said why
     /// before closing (a 421): what it sent is read, briefly, and given to the session first.
+    ///
+    /// An end of stream found that way counts only after a broken pipe: Linux reports
+    /// `EPIPE` when the server had closed its side (FIN) before the reset, and
+    /// `ECONNRESET` for a bare reset, after which every read returns end of stream too.
     pub(super) fn write_failure(&mut self, source: io::Error) -> Error {
         if !is_reset(source.kind()) {
             return self.io_failure(source);
         }
         let interruption = self.session.interruption();
+        let closed_first = source.kind() == io::ErrorKind::BrokenPipe;
         for _ in 0..SALVAGE_READS {
             if self.stream.set_read_timeout(SALVAGE_READ_TIMEOUT).is_err() {
                 break;
             }
             match self.stream.receive(&mut self.incoming) {
+                Ok(Received::Eof) if !closed_first => break,
                 Ok(received) => {
                     let eof = received == Received::Eof;
                     if let Err(error) = self.deliver(received) {

@@ -251,7 +251,20 @@ impl<S: Socket> Connection<S> {
                 _ => None,
             })?,
         };
+        if result.is_err() {
+            self.settle(limit);
+        }
         result.map_err(|failure| Error::Rejected { failure })
+    }
+
+    /// After a refused transaction the session resets the server's state (RSET) on its own:
+    /// waits for that, so that the connection is ready again when `send` returns. If the
+    /// reset fails, the connection is closed ([`Connection::is_usable`] says so) and the
+    /// refusal is still what `send` reports.
+    fn settle(&mut self, limit: driver::CallLimit) {
+        if !self.session.is_ready() {
+            let _ = self.run_until(limit, |event| matches!(event, Event::Ready).then_some(()));
+        }
     }
 
     /// Sends one message held in memory, with its exact size and 8-bit flag computed from it
