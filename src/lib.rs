@@ -22,6 +22,10 @@ pub mod capabilities;
 pub mod command;
 pub mod data;
 pub mod ehlo_name;
+/// The mailer: connects late, reconnects on `421` and end of stream with bounded backoff,
+/// sends each message with the same bytes on every attempt, and reports possible duplicates.
+#[cfg(feature = "std")]
+pub mod mailer;
 /// Composing RFC 5322 text messages (From, To, Subject, Date, Message-ID, a quoted-printable
 /// body) that the mailer sends unchanged on every retry.
 #[cfg(feature = "std")]
