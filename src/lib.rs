@@ -22,6 +22,10 @@ pub mod capabilities;
 pub mod command;
 pub mod data;
 pub mod ehlo_name;
+/// Composing RFC 5322 text messages (From, To, Subject, Date, Message-ID, a quoted-printable
+/// body) that the mailer sends unchanged on every retry.
+#[cfg(feature = "std")]
+pub mod message;
 pub mod reply;
 pub mod session;
 // An in-process SMTP server for tests (feature `testing`): scriptable extensions, TLS and

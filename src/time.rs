@@ -48,6 +48,9 @@ mod tests {
         assert_eq!(late.saturating_add(Duration::from_secs(1)), late);
         let t = Timestamp::from_duration(Duration::from_secs(5));
         assert_eq!(Timestamp::ZERO.saturating_duration_since(t), Duration::ZERO);
-        assert_eq!(t.saturating_duration_since(Timestamp::ZERO), Duration::from_secs(5));
+        assert_eq!(
+            t.saturating_duration_since(Timestamp::ZERO),
+            Duration::from_secs(5)
+        );
     }
 }

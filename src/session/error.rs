@@ -112,7 +112,12 @@ pub struct Interruption {
 impl Interruption {
     /// An interruption outside any transaction.
     pub fn at(step: Step) -> Interruption {
-        Interruption { step, fate: MessageFate::NoMessage, unresolved: Vec::new(), refused: Vec::new() }
+        Interruption {
+            step,
+            fate: MessageFate::NoMessage,
+            unresolved: Vec::new(),
+            refused: Vec::new(),
+        }
     }
 }
 
@@ -170,9 +175,10 @@ pub enum SessionError {
         reply: Reply,
     },
     /// TLS is required and the server did not offer STARTTLS or refused it.
-    #[error("TLS is required but the server {}", if reply.is_some() { "refused STARTTLS" } else { "does not offer STARTTLS" })]
+    #[error("TLS is required and the server does not provide it{}", match reply { Some(reply) => alloc::format!(" ({reply})"), None => alloc::string::String::new() })]
     TlsUnavailable {
-        /// The refusal, when STARTTLS was refused.
+        /// The server's refusal of STARTTLS (or of EHLO, which leaves no way to STARTTLS);
+        /// `None` when STARTTLS was simply not offered.
         reply: Option<Reply>,
     },
     /// Credentials are configured but TLS is not up and plaintext AUTH is not allowed.
@@ -199,6 +205,15 @@ pub enum SessionError {
     /// connection must be dropped.
     #[error("message refused before sending its end: {0}")]
     LineTooLong(LineTooLong),
+    /// The body written differs in size from the `BDAT n LAST` announced; the message was not
+    /// ended and the connection must be dropped.
+    #[error("the body is {actual} octets on the wire, {declared} were announced")]
+    BodySizeMismatch {
+        /// The announced size.
+        declared: u64,
+        /// The size written (so far, when it already exceeds the announced one).
+        actual: u64,
+    },
 }
 
 impl SessionError {

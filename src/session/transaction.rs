@@ -23,7 +23,13 @@ pub struct Envelope {
 impl Envelope {
     /// An envelope without DSN parameters.
     pub fn new(from: ReversePath, recipients: Vec<Address>) -> Envelope {
-        Envelope { from, recipients, ret: None, envid: None, notify: None }
+        Envelope {
+            from,
+            recipients,
+            ret: None,
+            envid: None,
+            notify: None,
+        }
     }
 }
 
