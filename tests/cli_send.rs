@@ -3,8 +3,8 @@
 //! How the binaries are found: `cargo build --example send --example demo
 //! --message-format=json` is run once per test process, with the cargo that runs the tests
 //! (`env!("CARGO")`), in this package, with the environment inherited (so the same
-//! `CARGO_TARGET_DIR`) and the same profile; the path of each binary is read from cargo's
-//! `compiler-artifact` messages. Cargo does not hold its build lock while tests run, and a
+//! `CARGO_TARGET_DIR`) but for the package variables cargo sets for tests, and the same
+//! profile; the path of each binary is read from cargo's `compiler-artifact` messages. Cargo does not hold its build lock while tests run, and a
 //! `cargo test` has usually built the examples already, so this is quick; it also works
 //! when only this test target was built, and never picks up a stale binary.
 
@@ -21,6 +21,27 @@ fn binaries() -> &'static (PathBuf, PathBuf) {
     static BINARIES: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     BINARIES.get_or_init(|| {
         let mut command = Command::new(env!("CARGO"));
+        // Cargo gives the test process its package's variables; build scripts that watch
+        // them (ring's does) would see a change and rebuild, and the next plain `cargo
+        // build` would rebuild them back. Leave them out.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let set_for_tests = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CFG_"]
+                .iter()
+                .any(|prefix| name.starts_with(prefix))
+                || [
+                    "CARGO_CRATE_NAME",
+                    "CARGO_BIN_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                    "CARGO_RUSTC_CURRENT_DIR",
+                    "OUT_DIR",
+                ]
+                .contains(&name.as_ref());
+            if set_for_tests {
+                command.env_remove(name.as_ref());
+            }
+        }
         command
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .args(["build", "--example", "send", "--example", "demo"])

@@ -178,6 +178,30 @@ fn a_timeout_after_the_final_dot_is_an_unknown_outcome_too() {
 }
 
 #[test]
+fn a_protocol_violation_after_the_final_dot_is_not_retried_and_may_have_delivered() {
+    let harness = Harness::cut_once(Stage::EndOfData, Action::reply(999, "9.9.9 what?"));
+    let mut mailer = harness.mailer(5).build();
+
+    let error = send_test(&mut mailer).unwrap_err();
+
+    assert!(matches!(error, SendError::NotRetried { .. }), "{error:?}");
+    assert_eq!(error.kind(), "protocol");
+    assert!(error.may_have_been_delivered());
+    assert_eq!(harness.server.connection_count(), 1);
+}
+
+#[test]
+fn a_failure_before_the_end_says_the_message_was_not_delivered() {
+    let harness = Harness::cut_always(Stage::Data, Action::close());
+    let mut mailer = harness.mailer(2).build();
+
+    let error = send_test(&mut mailer).unwrap_err();
+
+    assert!(matches!(error, SendError::GaveUp { .. }), "{error:?}");
+    assert!(!error.may_have_been_delivered());
+}
+
+#[test]
 fn the_message_id_and_date_are_the_same_on_every_attempt() {
     let harness = Harness::start(
         Server::builder().fault(

@@ -143,10 +143,13 @@ impl SendError {
     }
 
     /// Whether the message may have been delivered despite the error: an attempt lost its
-    /// connection after the whole message was sent.
+    /// connection (or the server broke the protocol) after the whole message was sent.
     pub fn may_have_been_delivered(&self) -> bool {
-        matches!(self, SendError::OutcomeUnknown { .. })
-            || self.progress().is_some_and(|p| p.possible_duplicate)
+        let cut_after_the_end = self
+            .transport_error()
+            .and_then(transport::Error::interruption)
+            .is_some_and(|i| i.fate.may_have_been_accepted());
+        cut_after_the_end || self.progress().is_some_and(|p| p.possible_duplicate)
     }
 
     /// Recipients refused on the way: during interrupted attempts, and by the final
