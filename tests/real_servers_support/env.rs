@@ -154,6 +154,17 @@ pub struct MailServer {
     pub log: PathBuf,
 }
 
+/// The variables of a [`MailServer`], after `SMTPWIRE_POSTFIX_` or `SMTPWIRE_AIOSMTPD_`.
+const MAIL_SERVER_FIELDS: [&str; 7] = [
+    "ADDR",
+    "SMTPS_ADDR",
+    "CA",
+    "USER",
+    "PASSWORD",
+    "MAILDIR",
+    "LOG",
+];
+
 /// Every server the tests use.
 #[derive(Clone, Debug)]
 pub struct Servers {
@@ -177,37 +188,25 @@ impl Servers {
 
     /// Reads every variable through `lookup`; the error names each one missing or unusable.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Servers, String> {
-        let mut problems = Vec::new();
-        let mut text = |name: &str| match lookup(name) {
-            Some(value) if !value.is_empty() => value,
-            _ => {
-                problems.push(format!("{name} is not set"));
-                String::new()
+        let mut names: Vec<String> = ["SMTPWIRE_TEST_DOMAIN", "SMTPWIRE_SINK_DUMP_DIR"]
+            .into_iter()
+            .chain(Sink::ALL.iter().map(|sink| sink.var()))
+            .map(str::to_owned)
+            .collect();
+        for server in ["POSTFIX", "AIOSMTPD"] {
+            for field in MAIL_SERVER_FIELDS {
+                names.push(format!("SMTPWIRE_{server}_{field}"));
             }
-        };
+        }
+        let mut problems = Vec::new();
         let mut raw = BTreeMap::new();
-        for name in [
-            "SMTPWIRE_TEST_DOMAIN",
-            "SMTPWIRE_POSTFIX_ADDR",
-            "SMTPWIRE_POSTFIX_SMTPS_ADDR",
-            "SMTPWIRE_POSTFIX_CA",
-            "SMTPWIRE_POSTFIX_USER",
-            "SMTPWIRE_POSTFIX_PASSWORD",
-            "SMTPWIRE_POSTFIX_MAILDIR",
-            "SMTPWIRE_POSTFIX_LOG",
-            "SMTPWIRE_SINK_DUMP_DIR",
-            "SMTPWIRE_AIOSMTPD_ADDR",
-            "SMTPWIRE_AIOSMTPD_SMTPS_ADDR",
-            "SMTPWIRE_AIOSMTPD_CA",
-            "SMTPWIRE_AIOSMTPD_USER",
-            "SMTPWIRE_AIOSMTPD_PASSWORD",
-            "SMTPWIRE_AIOSMTPD_MAILDIR",
-            "SMTPWIRE_AIOSMTPD_LOG",
-        ]
-        .into_iter()
-        .chain(Sink::ALL.iter().map(|sink| sink.var()))
-        {
-            raw.insert(name, text(name));
+        for name in names {
+            match lookup(&name) {
+                Some(value) if !value.is_empty() => {
+                    raw.insert(name, value);
+                }
+                _ => problems.push(format!("{name} is not set")),
+            }
         }
         if !problems.is_empty() {
             return Err(problems.join(", "));
@@ -220,24 +219,20 @@ impl Servers {
                 SocketAddr::from(([127, 0, 0, 1], 0))
             }
         };
-        let postfix = MailServer {
-            addr: addr("SMTPWIRE_POSTFIX_ADDR"),
-            smtps_addr: addr("SMTPWIRE_POSTFIX_SMTPS_ADDR"),
-            ca: get("SMTPWIRE_POSTFIX_CA").into(),
-            user: get("SMTPWIRE_POSTFIX_USER"),
-            password: get("SMTPWIRE_POSTFIX_PASSWORD"),
-            maildir: get("SMTPWIRE_POSTFIX_MAILDIR").into(),
-            log: get("SMTPWIRE_POSTFIX_LOG").into(),
+        let mut mail_server = |server: &str| {
+            let var = |field: &str| format!("SMTPWIRE_{server}_{field}");
+            MailServer {
+                addr: addr(&var("ADDR")),
+                smtps_addr: addr(&var("SMTPS_ADDR")),
+                ca: get(&var("CA")).into(),
+                user: get(&var("USER")),
+                password: get(&var("PASSWORD")),
+                maildir: get(&var("MAILDIR")).into(),
+                log: get(&var("LOG")).into(),
+            }
         };
-        let aiosmtpd = MailServer {
-            addr: addr("SMTPWIRE_AIOSMTPD_ADDR"),
-            smtps_addr: addr("SMTPWIRE_AIOSMTPD_SMTPS_ADDR"),
-            ca: get("SMTPWIRE_AIOSMTPD_CA").into(),
-            user: get("SMTPWIRE_AIOSMTPD_USER"),
-            password: get("SMTPWIRE_AIOSMTPD_PASSWORD"),
-            maildir: get("SMTPWIRE_AIOSMTPD_MAILDIR").into(),
-            log: get("SMTPWIRE_AIOSMTPD_LOG").into(),
-        };
+        let postfix = mail_server("POSTFIX");
+        let aiosmtpd = mail_server("AIOSMTPD");
         let sinks = Sink::ALL
             .iter()
             .map(|&sink| (sink, addr(sink.var())))

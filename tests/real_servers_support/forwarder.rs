@@ -51,6 +51,9 @@ pub struct Plan {
     pub then: SocketAddr,
     /// Record every chunk.
     pub record: bool,
+    /// Take `PIPELINING` out of the server's EHLO reply (rewritten as an unknown keyword),
+    /// so that the client does not pipeline.
+    pub hide_pipelining: bool,
 }
 
 impl Plan {
@@ -60,6 +63,7 @@ impl Plan {
             first: Vec::new(),
             then: upstream,
             record: false,
+            hide_pipelining: false,
         }
     }
 
@@ -69,12 +73,19 @@ impl Plan {
             first: vec![faulty; count],
             then: good,
             record: false,
+            hide_pipelining: false,
         }
     }
 
     /// The same plan, recording every chunk.
     pub fn recorded(mut self) -> Plan {
         self.record = true;
+        self
+    }
+
+    /// The same plan, with PIPELINING taken out of EHLO replies.
+    pub fn without_pipelining(mut self) -> Plan {
+        self.hide_pipelining = true;
         self
     }
 }
@@ -227,14 +238,18 @@ fn pump(
                 return;
             }
             Ok(n) => {
+                let mut bytes = buffer[..n].to_vec();
+                if shared.plan.hide_pipelining && direction == Direction::ToClient {
+                    bytes = hide_pipelining(&bytes);
+                }
                 if shared.plan.record {
                     lock(&shared.chunks).push(Chunk {
                         connection,
                         direction,
-                        bytes: buffer[..n].to_vec(),
+                        bytes: bytes.clone(),
                     });
                 }
-                if to.write_all(&buffer[..n]).is_err() {
+                if to.write_all(&bytes).is_err() {
                     break;
                 }
             }
@@ -245,4 +260,23 @@ fn pump(
     }
     let _ = from.shutdown(Shutdown::Both);
     let _ = to.shutdown(Shutdown::Both);
+}
+
+/// `250-PIPELINING` and `250 PIPELINING` lines renamed to `X-NO-PIPELINING`, an extension
+/// no client knows. (An EHLO reply comes in one read from a loopback server.)
+fn hide_pipelining(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 8);
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let is_pipelining = line.len() >= 14
+            && line.starts_with(b"250")
+            && line[4..14].eq_ignore_ascii_case(b"PIPELINING")
+            && line[14..].iter().all(|b| b.is_ascii_whitespace());
+        if is_pipelining {
+            out.extend_from_slice(&line[..4]);
+            out.extend_from_slice(b"X-NO-PIPELINING\r\n");
+        } else {
+            out.extend_from_slice(line);
+        }
+    }
+    out
 }

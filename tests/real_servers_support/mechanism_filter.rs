@@ -52,7 +52,9 @@ impl MechanismFilter {
         assert!(upstream.ip().is_loopback());
         let mut roots = rustls::RootCertStore::empty();
         for cert in CertificateDer::pem_file_iter(ca).expect("the CA PEM file") {
-            roots.add(cert.expect("a CA certificate")).expect("usable CA");
+            roots
+                .add(cert.expect("a CA certificate"))
+                .expect("usable CA");
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)

@@ -47,7 +47,10 @@ pub fn count(haystack: &[u8], needle: &[u8]) -> usize {
     if needle.is_empty() {
         return 0;
     }
-    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle)
+        .count()
 }
 
 /// Whether the `X-Test-Id: id` line is in `head` (ended by LF or CRLF).
@@ -131,7 +134,7 @@ pub struct PostfixPrepended {
 /// Splits a Postfix Maildir file into the fields Postfix prepended and the message as it
 /// stored it (dot-unstuffed, LF line endings). Panics when the file does not start with
 /// exactly those four fields in that order.
-pub fn split_postfix(file: &[u8]) -> (PostfixPrepended, &[u8]) {
+pub fn split_postfix(file: &[u8]) -> (PostfixPrepended, Vec<u8>) {
     let mut rest = file;
     let mut field = |name: &str, folded: bool| -> String {
         let prefix = format!("{name}: ");
@@ -160,7 +163,7 @@ pub fn split_postfix(file: &[u8]) -> (PostfixPrepended, &[u8]) {
         delivered_to: field("Delivered-To", false),
         received: field("Received", true),
     };
-    (prepended, rest)
+    (prepended, rest.to_vec())
 }
 
 /// An aiosmtpd file: the envelope lines and the data exactly as received.
@@ -204,8 +207,10 @@ impl AiosmtpdMessage {
 
     /// The value of the first envelope line `name`.
     pub fn get(&self, name: &str) -> &str {
-        self.all(name)
-            .next()
+        self.envelope
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
             .unwrap_or_else(|| panic!("no X-Smtpwire-{name} line"))
     }
 
