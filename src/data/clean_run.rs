@@ -1,0 +1,201 @@
+//! The encoder's fast path: finding a long stretch of the message that goes to the wire
+//! exactly as it is.
+//!
+//! Ordinary mail is already CRLF text with few lines starting with a dot, so most of it
+//! needs no change at all. Searching for every line ending with `memchr2` costs a call per
+//! line; instead, [`clean_run`] checks [`BLOCK`] octets at a time with branch-free code over
+//! a fixed-size array, which the compiler turns into SIMD compares (no `unsafe`, no
+//! intrinsics). A block is clean when every CR in it is followed by an LF, every LF is
+//! preceded by a CR, and (with dot-stuffing) no CRLF is followed by a dot. Anything else
+//! stops the fast path, and the exact, slower path in the encoder handles it.
+
+use super::MAX_LINE_LEN;
+
+/// Octets checked at once.
+pub(super) const BLOCK: usize = 128;
+/// The width the block check is written for: one SSE2 vector.
+const LANES: usize = 16;
+
+/// A stretch at the start of the input that goes to the wire unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct CleanRun {
+    /// Its length: 0, or a length that ends neither inside nor right after a CRLF.
+    pub(super) len: usize,
+    /// The CRLF line endings inside it.
+    pub(super) endings: u64,
+    /// The length of the line still open at its end (content octets, ending excluded).
+    pub(super) line_len: usize,
+}
+
+/// The clean stretch at the start of `bytes`, made of whole blocks less at most two octets.
+///
+/// The caller guarantees that `bytes` does not start inside a CRLF, that a dot at its start
+/// (at a line start) is already dealt with, and that the line open at its start already has
+/// `line_len <= MAX_LINE_LEN` octets. Every line inside the stretch, and the open line at its
+/// end, is at most [`MAX_LINE_LEN`] octets long.
+#[inline(never)]
+pub(super) fn clean_run(bytes: &[u8], line_len: usize, stuff_dots: bool) -> CleanRun {
+    let none = CleanRun {
+        len: 0,
+        endings: 0,
+        line_len,
+    };
+    // An LF here is bare: `bytes` does not start inside a CRLF.
+    if bytes.first() == Some(&b'\n') {
+        return none;
+    }
+    let mut len = 0;
+    let mut endings = 0u64;
+    // An upper bound on the octets of the current line before `len`.
+    let mut open_line = line_len;
+    // Stop early when a line could reach the limit inside the next block: the exact path
+    // measures it.
+    while open_line + BLOCK <= MAX_LINE_LEN {
+        let Some(window) = bytes.get(len..len + BLOCK + 1) else {
+            break;
+        };
+        let Ok(window) = <&[u8; BLOCK + 1]>::try_from(window) else {
+            break; // Unreachable: the slice above is exactly BLOCK + 1 octets long.
+        };
+        let Some(crs) = clean_block(window, stuff_dots) else {
+            break;
+        };
+        len += BLOCK;
+        endings += u64::from(crs);
+        // After a CRLF in the block, the open line starts within the block (or right after
+        // it), so it has fewer than BLOCK octets at the block's end.
+        open_line = if crs > 0 { BLOCK } else { open_line + BLOCK };
+    }
+    // Back off so as to end neither inside a CRLF (the exact path must see both halves) nor
+    // right after one (where a line starts, and a dot there would need doubling). The block
+    // check proved that a CR before `len` is followed by an LF and an LF is preceded by a CR,
+    // both counted in `endings` through the CR. `len >= BLOCK >= 2` whenever a byte is read.
+    match len.checked_sub(1).map(|last| bytes[last]) {
+        None => return none,
+        Some(b'\r') => {
+            len -= 1;
+            endings -= 1;
+        }
+        Some(b'\n') => {
+            len -= 2;
+            endings -= 1;
+        }
+        Some(_) => {}
+    }
+    // `len <= bytes.len()`: it only grew by blocks that were read from `bytes`.
+    let line_len = match memchr::memrchr(b'\n', &bytes[..len]) {
+        Some(lf) => len - lf - 1,
+        None => line_len + len,
+    };
+    CleanRun {
+        len,
+        endings,
+        line_len,
+    }
+}
+
+/// The number of CRs in the first [`BLOCK`] octets of `window` when they are clean, judged
+/// with the octet that follows; `None` when the exact path must look at them.
+///
+/// A dot right after an LF at the block's end is seen here; a dot at the block's start
+/// after an LF in the block before was seen by that block's check.
+#[inline(always)]
+fn clean_block(window: &[u8; BLOCK + 1], stuff_dots: bool) -> Option<u32> {
+    // Accumulate flags with `|` and `+` rather than returning early, lane by lane in 16
+    // lanes: a loop without branches over fixed-size arrays is what the compiler turns into
+    // one SIMD compare per 16 octets.
+    let dot_matters = u8::from(stuff_dots);
+    let mut dirty = [0u8; LANES];
+    let mut crs = [0u8; LANES];
+    for row in 0..BLOCK / LANES {
+        for lane in 0..LANES {
+            // `i + 1 <= BLOCK`: the indexing is in bounds (and checked at compile time).
+            let i = row * LANES + lane;
+            let (octet, next) = (window[i], window[i + 1]);
+            let is_cr = u8::from(octet == b'\r');
+            // A CR without its LF, or an LF without its CR.
+            dirty[lane] |= is_cr ^ u8::from(next == b'\n');
+            // A line starting with a dot, when dots are doubled. (Masking keeps the loop the
+            // same for both framings: with an `if` here, the compiler vectorises only one.)
+            dirty[lane] |= u8::from(octet == b'\n') & u8::from(next == b'.') & dot_matters;
+            // At most BLOCK / LANES = 8 per lane: no overflow.
+            crs[lane] += is_cr;
+        }
+    }
+    let dirty = dirty.iter().fold(0, |all, &lane| all | lane);
+    // At most BLOCK = 128 in all: no overflow.
+    (dirty == 0).then(|| crs.iter().map(|&lane| u32::from(lane)).sum())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn text(lines: usize) -> Vec<u8> {
+        let mut body = Vec::new();
+        for _ in 0..lines {
+            body.extend_from_slice(b"0123456789 abcdefghijklmnopqrstuvwxyz\r\n");
+        }
+        body
+    }
+
+    #[test]
+    fn skips_clean_text_and_stops_mid_line() {
+        let body = text(20); // 39 octets a line, 780 in all
+        let run = clean_run(&body, 0, true);
+        // Six blocks fit with their octet of look-ahead (769 <= 780); 768 is mid-line.
+        assert_eq!(
+            run,
+            CleanRun {
+                len: 768,
+                endings: 19,
+                line_len: 768 - 19 * 39
+            }
+        );
+    }
+
+    #[test]
+    fn never_ends_inside_or_right_after_a_crlf() {
+        for shift in 0..40 {
+            let mut body = alloc::vec![b'x'; shift];
+            body.extend_from_slice(&text(20));
+            let run = clean_run(&body, 0, true);
+            assert!(run.len > 0);
+            assert_ne!(body[run.len - 1], b'\r');
+            assert_ne!(body[run.len - 1], b'\n');
+            let crs = body[..run.len].iter().filter(|&&b| b == b'\r').count();
+            assert_eq!(run.endings, crs as u64);
+        }
+    }
+
+    #[test]
+    fn stops_at_a_dirty_block() {
+        for (at, dirty) in [(100, &b"\n"[..]), (50, b"\r"), (7, b"\r\n."), (0, b"\n")] {
+            let mut body = text(20);
+            body[at..at + dirty.len()].copy_from_slice(dirty);
+            assert_eq!(clean_run(&body, 0, true).len, 0, "{at} {dirty:?}");
+        }
+        // Without dot-stuffing a line-start dot is clean.
+        let mut body = text(20);
+        body[39] = b'.';
+        assert_eq!(clean_run(&body, 0, true).len, 0);
+        assert_eq!(clean_run(&body, 0, false).len, 768);
+    }
+
+    #[test]
+    fn leaves_lines_near_the_limit_to_the_exact_path() {
+        let body = alloc::vec![b'x'; 4 * BLOCK];
+        assert_eq!(clean_run(&body, MAX_LINE_LEN - BLOCK + 1, true).len, 0);
+        // Two blocks take the open line exactly to the limit, which is still allowed.
+        let run = clean_run(&body, MAX_LINE_LEN - 2 * BLOCK, true);
+        assert_eq!(
+            run,
+            CleanRun {
+                len: 2 * BLOCK,
+                endings: 0,
+                line_len: MAX_LINE_LEN
+            }
+        );
+    }
+}
