@@ -16,8 +16,13 @@ use super::MAX_LINE_LEN;
 
 /// Octets checked at once.
 pub(super) const BLOCK: usize = 128;
-/// The width the block check is written for: one SSE2 vector.
-const LANES: usize = 16;
+/// The width the check is written for (one SSE2 vector), and the step by which the fast
+/// path creeps into a dirty block.
+const ROW: usize = 16;
+/// A block and the octet after it.
+const BLOCK_WINDOW: usize = BLOCK + 1;
+/// A row and the octet after it.
+const ROW_WINDOW: usize = ROW + 1;
 
 /// A stretch at the start of the input that goes to the wire unchanged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,7 +35,8 @@ pub(super) struct CleanRun {
     pub(super) line_len: usize,
 }
 
-/// The clean stretch at the start of `bytes`, made of whole blocks less at most two octets.
+/// The clean stretch at the start of `bytes`: whole blocks, then whole rows of the first
+/// dirty block, less at most two octets.
 ///
 /// The caller guarantees that `bytes` does not start inside a CRLF, that a dot at its start
 /// (at a line start) is already dealt with, and that the line open at its start already has
@@ -54,16 +60,33 @@ pub(super) fn clean_run(bytes: &[u8], line_len: usize, stuff_dots: bool) -> Clea
     let mut endings = 0u64;
     // An upper bound on the octets of the current line before `len`.
     let mut open_line = line_len;
+    let line_start_mark = if stuff_dots { b'.' } else { b'\n' };
     // Stop early when a line could reach the limit inside the next block: the exact path
     // measures it.
     while open_line + BLOCK <= MAX_LINE_LEN {
-        let Some(window) = bytes.get(len..len + BLOCK + 1) else {
+        let Some(window) = bytes.get(len..len + BLOCK_WINDOW) else {
             break;
         };
-        let Ok(window) = <&[u8; BLOCK + 1]>::try_from(window) else {
-            break; // Unreachable: the slice above is exactly BLOCK + 1 octets long.
+        let Ok(window) = <&[u8; BLOCK_WINDOW]>::try_from(window) else {
+            break; // Unreachable: the slice above is exactly BLOCK_WINDOW octets long.
         };
-        let Some(crs) = clean_block(window, stuff_dots) else {
+        let Some(crs) = clean_octets(window, line_start_mark) else {
+            // A dirty block: take its clean rows up to the first dirty one, so that the exact
+            // path starts at most a row before what needs it. (Some row is dirty, since the
+            // rows' checks together are the block's.)
+            for _ in 0..BLOCK / ROW {
+                let Some(row) = bytes.get(len..len + ROW_WINDOW) else {
+                    break;
+                };
+                let Ok(row) = <&[u8; ROW_WINDOW]>::try_from(row) else {
+                    break; // Unreachable: the slice above is exactly ROW_WINDOW octets long.
+                };
+                let Some(crs) = clean_octets(row, line_start_mark) else {
+                    break;
+                };
+                len += ROW;
+                endings += u64::from(crs);
+            }
             break;
         };
         len += BLOCK;
@@ -75,7 +98,7 @@ pub(super) fn clean_run(bytes: &[u8], line_len: usize, stuff_dots: bool) -> Clea
     // Back off so as to end neither inside a CRLF (the exact path must see both halves) nor
     // right after one (where a line starts, and a dot there would need doubling). The block
     // check proved that a CR before `len` is followed by an LF and an LF is preceded by a CR,
-    // both counted in `endings` through the CR. `len >= BLOCK >= 2` whenever a byte is read.
+    // both counted in `endings` through the CR. `len >= ROW >= 2` whenever a byte is read.
     match len.checked_sub(1).map(|last| bytes[last]) {
         None => return none,
         Some(b'\r') => {
@@ -88,7 +111,7 @@ pub(super) fn clean_run(bytes: &[u8], line_len: usize, stuff_dots: bool) -> Clea
         }
         Some(_) => {}
     }
-    // `len <= bytes.len()`: it only grew by blocks that were read from `bytes`.
+    // `len <= bytes.len()`: it only grew by blocks and rows that were read from `bytes`.
     let line_len = match memchr::memrchr(b'\n', &bytes[..len]) {
         Some(lf) => len - lf - 1,
         None => line_len + len,
@@ -100,31 +123,31 @@ pub(super) fn clean_run(bytes: &[u8], line_len: usize, stuff_dots: bool) -> Clea
     }
 }
 
-/// The number of CRs in the first [`BLOCK`] octets of `window` when they are clean, judged
-/// with the octet that follows; `None` when the exact path must look at them.
+/// The number of CRs among all octets of `window` but the last when they are clean, judged
+/// with the octet that follows each; `None` when the exact path must look at them.
+/// `N - 1` must be a multiple of [`ROW`].
 ///
-/// A dot right after an LF at the block's end is seen here; a dot at the block's start
-/// after an LF in the block before was seen by that block's check.
+/// A dot right after an LF at the end is seen here; a dot at the start after an LF before
+/// `window` was seen by the check of the octets before.
 #[inline(always)]
-fn clean_block(window: &[u8; BLOCK + 1], stuff_dots: bool) -> Option<u32> {
-    // Accumulate flags with `|` and `+` rather than returning early, lane by lane in 16
+fn clean_octets<const N: usize>(window: &[u8; N], line_start_mark: u8) -> Option<u32> {
+    // Accumulate flags with `|` and `+` rather than returning early, lane by lane in ROW
     // lanes: a loop without branches over fixed-size arrays is what the compiler turns into
-    // one SIMD compare per 16 octets.
-    let line_start_mark = if stuff_dots { b'.' } else { b'\n' };
-    let mut dirty = [0u8; LANES];
-    let mut crs = [0u8; LANES];
-    for row in 0..BLOCK / LANES {
-        for lane in 0..LANES {
-            // `i + 1 <= BLOCK`: the indexing is in bounds (and checked at compile time).
-            let i = row * LANES + lane;
+    // one SIMD compare per ROW octets.
+    let mut dirty = [0u8; ROW];
+    let mut crs = [0u8; ROW];
+    for row in 0..(N - 1) / ROW {
+        for lane in 0..ROW {
+            // `i + 1 <= N - 1`: the indexing is in bounds (and checked at compile time).
+            let i = row * ROW + lane;
             let (octet, next) = (window[i], window[i + 1]);
             let is_cr = u8::from(octet == b'\r');
             // A CR without its LF, or an LF without its CR.
             dirty[lane] |= is_cr ^ u8::from(next == b'\n');
-            // A line starting with a dot (when dots do not matter, LF LF instead, which is
-            // dirty anyway: the same loop serves both framings without a test inside it).
+            // A line starting with a dot (or, when dots do not matter, LF LF, which is dirty
+            // anyway: the same loop serves both framings without a test inside it).
             dirty[lane] |= u8::from(octet == b'\n') & u8::from(next == line_start_mark);
-            // At most BLOCK / LANES = 8 per lane: no overflow.
+            // At most BLOCK / ROW = 8 per lane: no overflow.
             crs[lane] += is_cr;
         }
     }
@@ -175,16 +198,24 @@ mod tests {
     }
 
     #[test]
-    fn stops_at_a_dirty_block() {
-        for (at, dirty) in [(100, &b"\n"[..]), (50, b"\r"), (7, b"\r\n."), (0, b"\n")] {
+    fn stops_at_the_row_before_what_needs_work() {
+        // Lines of 39 octets: CR at 37 + 39k, LF at 38 + 39k.
+        let cases = [
+            (100, &b"\n"[..], 96), // a bare LF in the row 96..112
+            (50, b"\r", 48),       // a bare CR in the row 48..64
+            (7, b"\r\n.", 0),      // a dot starting a line in the first row
+            (0, b"\n", 0),         // a bare LF first
+            (39, b".", 32),        // a dot starting line 2, in the row 32..48
+            (76, b"x", 64),        // an LF at 77 that lost its CR, in the row 64..80
+        ];
+        for (at, dirty, expected) in cases {
             let mut body = text(20);
             body[at..at + dirty.len()].copy_from_slice(dirty);
-            assert_eq!(clean_run(&body, 0, true).len, 0, "{at} {dirty:?}");
+            assert_eq!(clean_run(&body, 0, true).len, expected, "{at} {dirty:?}");
         }
         // Without dot-stuffing a line-start dot is clean.
         let mut body = text(20);
         body[39] = b'.';
-        assert_eq!(clean_run(&body, 0, true).len, 0);
         assert_eq!(clean_run(&body, 0, false).len, 768);
     }
 

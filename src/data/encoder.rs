@@ -184,14 +184,15 @@ impl DataEncoder {
                 // starting the line is dealt with just above, and `line_len <= MAX_LINE_LEN`:
                 // what `clean_run` requires.
                 let run: CleanRun = clean_run(rest, line_len, stuff_dots);
-                if run.len == 0 {
+                // `run.len <= rest.len()`, so `pos` stays within the chunk.
+                pos += run.len;
+                self.line += run.endings;
+                line_len = run.line_len;
+                if run.len < BLOCK {
+                    // Not even a block: a miss.
                     fast_from = pos + fast_pause;
                     fast_pause = (fast_pause * 2).min(MAX_FAST_PATH_PAUSE);
                 } else {
-                    // `run.len <= rest.len()`, so `pos` stays within the chunk.
-                    pos += run.len;
-                    self.line += run.endings;
-                    line_len = run.line_len;
                     fast_pause = BLOCK;
                 }
             }
