@@ -5,8 +5,8 @@ use super::wire::Wire;
 use super::{Framing, LineTooLong, MAX_LINE_LEN};
 use alloc::vec::Vec;
 
-/// The longest the fast path is left unused after it found nothing to skip: the pause
-/// doubles from [`BLOCK`] after each miss, up to this (the transport's chunk size).
+/// The longest the fast path is left unused after a miss (less than a block skipped): the
+/// pause doubles from [`BLOCK`] after each miss, up to this (the transport's chunk size).
 const MAX_FAST_PATH_PAUSE: usize = 64 * 1024;
 
 /// The end-of-data marker; the CRLF before it ends the last line.
@@ -135,8 +135,8 @@ impl DataEncoder {
     /// Octets that go out unchanged (CRLF pairs included) are copied in one run, cut only
     /// where something is inserted: a doubled dot, or the LF of a bare CR or the CR of a bare
     /// LF. The exact path finds line endings one by one with `memchr2`; before each, the fast
-    /// path ([`clean_run`]) skips whole blocks of clean CRLF text. When the fast path finds
-    /// nothing to skip (a body with bare LFs, say), it pauses for a distance that doubles
+    /// path ([`clean_run`]) skips whole blocks of clean CRLF text. When the fast path skips
+    /// less than a block (a body with bare LFs, say), it pauses for a distance that doubles
     /// each time, so such bodies pay little for it.
     pub(super) fn encode_to<W: Wire>(
         &mut self,
@@ -156,8 +156,8 @@ impl DataEncoder {
         let mut written = 0;
         let mut pos = 0;
         let mut line_len = self.line_len;
-        // The fast path is next tried at `fast_from`, then paused for `fast_pause` if it finds
-        // nothing to skip.
+        // The fast path is next tried at `fast_from`, then paused for `fast_pause` after a
+        // miss.
         let mut fast_from = 0;
         let mut fast_pause = BLOCK;
         if let Some(&first) = chunk.first() {
@@ -169,6 +169,7 @@ impl DataEncoder {
                 }
             }
         }
+        // Each turn either returns or moves `pos` past a line ending, so the loop ends.
         loop {
             // `pos <= chunk.len()` (invariant), so this slice cannot panic.
             let rest = &chunk[pos..];
