@@ -291,3 +291,65 @@ fn every_reply_split_at_every_point_gives_the_same_conversation() {
         );
     }
 }
+
+#[test]
+fn a_scenario_puts_the_session_at_any_step_and_garbage_there_is_a_protocol_error() {
+    let cases = [
+        (Stage::Greeting, Step::Greeting),
+        (Stage::Ehlo, Step::Ehlo),
+        (Stage::StartTls, Step::StartTls),
+        (Stage::Auth, Step::Auth),
+        (Stage::Mail, Step::Mail),
+        (Stage::Rcpt, Step::Rcpt),
+        (Stage::Data, Step::Data),
+        (Stage::FinalDot, Step::FinalReply),
+        (Stage::Noop, Step::Noop),
+        (Stage::Rset, Step::Rset),
+        (Stage::Quit, Step::Quit),
+    ];
+    for (stage, step) in cases {
+        let mut pair = Scenario::new()
+            .starttls_and_auth(TlsPolicy::Required)
+            .at(stage);
+        assert_eq!(pair.session.step(), step, "{stage:?}");
+        assert!(pair.session.wants_input(), "{stage:?}");
+        assert!(pair.error().is_none(), "{stage:?}");
+        // Not a reply at all: the first digit is outside 2-5.
+        pair.session.handle_input(b"600 what\r\n", pair.now);
+        match pair.error() {
+            Some(SessionError::Protocol {
+                step: at,
+                violation: ProtocolViolation::Malformed(_),
+            }) => {
+                assert_eq!(*at, step, "{stage:?}")
+            }
+            other => panic!("{stage:?}: unexpected {other:?}"),
+        }
+        let mut out = Vec::new();
+        assert!(
+            !pair.session.poll_transmit(&mut out),
+            "{stage:?}: nothing sent after the failure"
+        );
+    }
+}
+
+#[test]
+fn a_reply_with_mixed_codes_fails_at_any_step() {
+    // SECURITY.md item 8: `250-a` then `550 b` in one reply.
+    for stage in [Stage::Ehlo, Stage::Mail, Stage::FinalDot] {
+        let mut pair = Scenario::new().extensions(&["PIPELINING"]).at(stage);
+        pair.session
+            .handle_input(b"250-first line\r\n550 second line\r\n", pair.now);
+        assert!(
+            matches!(
+                pair.error(),
+                Some(SessionError::Protocol {
+                    violation: ProtocolViolation::Malformed(_),
+                    ..
+                })
+            ),
+            "{stage:?}: {:?}",
+            pair.error()
+        );
+    }
+}

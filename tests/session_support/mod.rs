@@ -529,6 +529,9 @@ pub struct Pair {
     pub chunk: usize,
     /// Hand each server packet over in two pieces, split at this offset.
     pub split: Option<usize>,
+    /// Stop `run` when the server owes a reply it holds back, instead of letting the
+    /// session's deadline pass.
+    pub stop_when_stalled: bool,
     server_closed: bool,
 }
 
@@ -577,6 +580,7 @@ impl Pair {
             body: Vec::new(),
             chunk: 7,
             split: None,
+            stop_when_stalled: false,
             server_closed: false,
         }
     }
@@ -615,6 +619,9 @@ impl Pair {
                 continue;
             }
             if self.session.wants_input() {
+                if self.stop_when_stalled {
+                    return;
+                }
                 // The server owes a reply it will never send: let the deadline pass.
                 match self.session.poll_timeout() {
                     Some(deadline) => {
@@ -741,4 +748,87 @@ pub fn kinds(events: &[Event]) -> VecDeque<&'static str> {
             _ => "other",
         })
         .collect()
+}
+
+/// Puts a session in any state of the conversation, as ureq-proto's test `Scenario` does:
+/// the in-memory server holds back its reply at the chosen step, so the test can send
+/// whatever it wants from there.
+pub struct Scenario {
+    config: SessionConfig,
+    server: FakeServer,
+    recipients: Vec<&'static str>,
+    body: Vec<u8>,
+}
+
+impl Scenario {
+    /// A plain-text session without extensions, one recipient and a short body.
+    pub fn new() -> Scenario {
+        Scenario {
+            config: config(TlsPolicy::None),
+            server: FakeServer::default(),
+            recipients: vec!["a@foo.com"],
+            body: b"Subject: scenario\r\n\r\nbody line\r\n".to_vec(),
+        }
+    }
+
+    pub fn extensions(mut self, extensions: &[&str]) -> Scenario {
+        self.server.extensions = extensions.iter().map(|e| e.to_string()).collect();
+        self
+    }
+
+    /// TLS with STARTTLS offered before TLS and `extensions` plus AUTH PLAIN after it, and
+    /// credentials configured.
+    pub fn starttls_and_auth(mut self, policy: TlsPolicy) -> Scenario {
+        let after: Vec<String> = self
+            .server
+            .extensions
+            .iter()
+            .cloned()
+            .chain(["AUTH PLAIN".to_string()])
+            .collect();
+        self.server.extensions = vec!["STARTTLS".into()];
+        self.server.extensions_after_tls = Some(after);
+        self.config.tls = policy;
+        self.config.credentials = Some(credentials());
+        self
+    }
+
+    pub fn recipients(mut self, recipients: &[&'static str]) -> Scenario {
+        self.recipients = recipients.to_vec();
+        self
+    }
+
+    /// Runs the conversation until the session waits for the reply at `stage`, which the
+    /// server keeps to itself. `Stage::MidBody` stops after the first body chunk reached the
+    /// server, with the driver still holding the rest.
+    pub fn at(mut self, stage: Stage) -> Pair {
+        self.server.faults.push((stage, Fault::Silent));
+        let mut pair = Pair::new(self.config, self.server);
+        pair.stop_when_stalled = true;
+        pair.chunk = 4;
+        let greeting = pair.server.greet();
+        pair.deliver(greeting);
+        pair.run();
+        let in_transaction = matches!(
+            stage,
+            Stage::Mail | Stage::Rcpt | Stage::Data | Stage::MidBody | Stage::FinalDot
+        );
+        if pair.is_ready() {
+            match stage {
+                _ if in_transaction => {
+                    let envelope = envelope(&self.recipients);
+                    pair.body = self.body.clone();
+                    pair.session
+                        .send_message(envelope, body_info(&self.body), pair.now)
+                        .expect("ready");
+                }
+                Stage::Noop => pair.session.noop(pair.now).expect("ready"),
+                Stage::Rset => pair.session.reset(pair.now).expect("ready"),
+                Stage::Quit => pair.session.quit(pair.now).expect("ready"),
+                _ => {}
+            }
+            pair.run();
+        }
+        pair
+    }
 }
