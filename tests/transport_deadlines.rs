@@ -133,3 +133,37 @@ fn a_silent_noop_times_out_and_closes() {
     assert!(!connection.is_usable());
     server.finish();
 }
+
+#[test]
+fn close_waits_for_quit_only_briefly() {
+    let mut script = opening(&[]);
+    script.push(Act::Expect("QUIT"));
+    let server = ScriptedServer::start(script);
+    let mut options = options(server.port, Duration::from_secs(300));
+    options.quit_timeout = DEADLINE;
+    let connection = Connection::connect(&options).unwrap();
+    let started = Instant::now();
+    let error = connection.close().unwrap_err();
+    assert_timeout(&error, Step::Quit, started);
+    server.finish();
+}
+
+#[test]
+fn a_deadline_set_on_the_connection_bounds_a_send() {
+    let mut script = opening(&[]);
+    script.push(Act::Expect("MAIL FROM:"));
+    let server = ScriptedServer::start(script);
+    let mut connection =
+        Connection::connect(&options(server.port, Duration::from_secs(300))).unwrap();
+    let started = Instant::now();
+    connection.set_deadline(Some(started + DEADLINE));
+    let error = connection
+        .send_bytes(&envelope(&["rcpt@example.org"]), b"hi\r\n")
+        .unwrap_err();
+    assert_timeout(&error, Step::Mail, started);
+    assert_eq!(
+        error.interruption().unwrap().fate,
+        MessageFate::NotDelivered
+    );
+    server.finish();
+}

@@ -189,3 +189,81 @@ fn a_421_at_mail_is_reconnectable_and_says_nothing_was_delivered() {
     assert_eq!(interruption.unresolved.len(), 1);
     assert!(!connection.is_usable());
 }
+
+/// A body reader that fails after `good` octets.
+struct FailingBody {
+    good: usize,
+}
+
+impl std::io::Read for FailingBody {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.good == 0 {
+            return Err(std::io::Error::other("disk on fire"));
+        }
+        let n = buf.len().min(self.good).min(100);
+        buf[..n].fill(b'a');
+        if n == 100 {
+            buf[99] = b'\n';
+        }
+        self.good -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_failing_body_reader_never_ends_the_message() {
+    let server = Server::builder().start().unwrap();
+    let mut connection = Connection::connect(&plain(&server)).unwrap();
+    let error = connection
+        .send(
+            &envelope(&["a@example.org"]),
+            FailingBody { good: 10_000 },
+            Default::default(),
+        )
+        .unwrap_err();
+    assert!(matches!(&error, Error::BodyRead { .. }), "{error:?}");
+    assert_eq!(error.kind(), "body-read");
+    assert!(!error.interruption().unwrap().fate.may_have_been_accepted());
+    assert!(!connection.is_usable());
+    drop(connection);
+    drop(server.wait_for_closed_connections(1, Duration::from_secs(10)));
+    let messages = server.messages();
+    assert!(
+        messages.iter().all(|m| !m.complete && !m.accepted),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn an_over_long_line_is_refused_before_sending_from_memory_and_mid_stream_from_a_reader() {
+    let server = Server::builder().start().unwrap();
+    let mut connection = Connection::connect(&plain(&server)).unwrap();
+    let mut long = b"Subject: long\r\n\r\n".to_vec();
+    long.extend(std::iter::repeat_n(b'x', 2000));
+    long.extend_from_slice(b"\r\n");
+    let error = connection
+        .send_bytes(&envelope(&["a@example.org"]), &long)
+        .unwrap_err();
+    assert!(matches!(&error, Error::LineTooLong(_)), "{error:?}");
+    assert!(connection.is_usable(), "nothing was sent");
+    connection
+        .send_bytes(&envelope(&["a@example.org"]), b"short\r\n")
+        .unwrap();
+
+    let error = connection
+        .send(&envelope(&["a@example.org"]), &long[..], Default::default())
+        .unwrap_err();
+    assert_eq!(error.kind(), "invalid-input", "{error:?}");
+    assert!(
+        !connection.is_usable(),
+        "a message cannot be abandoned mid-body"
+    );
+    drop(connection);
+    drop(server.wait_for_closed_connections(1, Duration::from_secs(10)));
+    let messages = server.messages();
+    assert_eq!(
+        messages.iter().filter(|m| m.accepted).count(),
+        1,
+        "{messages:?}"
+    );
+}

@@ -339,6 +339,9 @@ impl Error {
                 violation,
             },
             SessionError::LineTooLong(error) => Error::LineTooLong(error),
+            SessionError::BodySizeMismatch { declared, actual } => {
+                Error::Usage(UsageError::BodySizeMismatch { declared, actual })
+            }
         }
     }
 }
