@@ -33,7 +33,8 @@ usage: send --server HOST:PORT --from ADDR --to ADDR [--to ADDR ...]
 Reads one RFC 5322 message from standard input and sends it N times (default 1).
   --tls        default opportunistic
   --ca         trust only the CA certificates in PEMFILE (instead of the Mozilla roots)
-  --timeout    per-command and connect timeout, and each message's whole-send deadline
+  --timeout    per-command (QUIT too) and connect timeout, and each message's
+               whole-send deadline
   --attempts   attempts per message, reconnections included (default 5)
   -v           progress and diagnostics on standard error";
 
@@ -144,6 +145,7 @@ fn build_mailer(options: &Options) -> Result<Mailer, (&'static str, String)> {
         builder = builder
             .timeouts(Timeouts::all(timeout))
             .connect_timeout(timeout)
+            .quit_timeout(timeout)
             .send_deadline(timeout);
     }
     Ok(builder.build())

@@ -292,3 +292,21 @@ fn a_line_too_long_fails_before_connecting() {
     assert_eq!(error.attempts(), 0);
     assert_eq!(harness.server.connection_count(), 0);
 }
+
+#[test]
+fn close_waits_for_the_quit_reply_no_longer_than_the_quit_timeout() {
+    let harness = Harness::cut_always(Stage::Quit, Action::silent());
+    let mut mailer = harness
+        .mailer(5)
+        .quit_timeout(Duration::from_millis(300))
+        .build();
+    send_test(&mut mailer).unwrap();
+
+    let started = std::time::Instant::now();
+    let error = mailer.close().unwrap_err();
+
+    assert!(error.is_timeout(), "{error:?}");
+    assert!(!mailer.is_connected());
+    // A bound, not a measurement: well below the 5 s default.
+    assert!(started.elapsed() < Duration::from_secs(4));
+}

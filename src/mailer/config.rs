@@ -8,9 +8,9 @@ use crate::auth::Credentials;
 use crate::ehlo_name::EhloName;
 use crate::message::Mailbox;
 use crate::session::{Timeouts, TlsPolicy};
-use crate::transport::DEFAULT_CONNECT_TIMEOUT;
 #[cfg(feature = "tls")]
 use crate::transport::TlsConfig;
+use crate::transport::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_QUIT_TIMEOUT};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +68,7 @@ pub(super) struct Config {
     pub(super) ehlo: EhloIdentity,
     pub(super) timeouts: Timeouts,
     pub(super) connect_timeout: Duration,
+    pub(super) quit_timeout: Duration,
     pub(super) backoff: Backoff,
     pub(super) max_attempts: u32,
     pub(super) send_deadline: Option<Duration>,
@@ -88,6 +89,7 @@ impl fmt::Debug for Config {
             .field("ehlo", &self.ehlo)
             .field("timeouts", &self.timeouts)
             .field("connect_timeout", &self.connect_timeout)
+            .field("quit_timeout", &self.quit_timeout)
             .field("backoff", &self.backoff)
             .field("max_attempts", &self.max_attempts)
             .field("send_deadline", &self.send_deadline)
@@ -121,6 +123,7 @@ impl MailerBuilder {
                 ehlo: EhloIdentity::from_host_name(),
                 timeouts: Timeouts::default(),
                 connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+                quit_timeout: DEFAULT_QUIT_TIMEOUT,
                 backoff: Backoff::default(),
                 max_attempts: DEFAULT_MAX_ATTEMPTS,
                 send_deadline: None,
@@ -197,6 +200,12 @@ impl MailerBuilder {
     /// 30 s.
     pub fn connect_timeout(mut self, timeout: Duration) -> MailerBuilder {
         self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// How long [`Mailer::close`] waits for the reply to QUIT. Default 5 s.
+    pub fn quit_timeout(mut self, timeout: Duration) -> MailerBuilder {
+        self.config.quit_timeout = timeout;
         self
     }
 

@@ -48,6 +48,7 @@ fn connect_options(config: &Config, name: EhloName, deadline: Option<Instant>) -
     session.timeouts = config.timeouts;
     let mut options = ConnectOptions::with_session(config.host.clone(), config.port, session);
     options.connect_timeout = config.connect_timeout;
+    options.quit_timeout = config.quit_timeout;
     options.deadline = deadline;
     #[cfg(feature = "tls")]
     {

@@ -184,7 +184,9 @@ impl Mailer {
         self.run_connect()
     }
 
-    /// Sends QUIT, waits briefly for its reply, and closes the connection, if there is one.
+    /// Sends QUIT, waits for its reply at most the
+    /// [QUIT timeout](MailerBuilder::quit_timeout), and closes the connection, if there is
+    /// one.
     /// The socket is closed whatever the result.
     pub fn close(&mut self) -> Result<(), transport::Error> {
         match self.connection.take() {
