@@ -24,6 +24,7 @@ use real_servers_support::{
     BIG_CALL_LIMIT, EHLO_NAME, envelope, mailer, options, simple_message, test_id, trust_ca,
 };
 use smtpwire::auth::{Credentials, Mechanism};
+use smtpwire::command::{DsnReturn, EnvelopeId, Notify};
 use smtpwire::mailer::UnknownOutcome;
 use smtpwire::mailer::{Counters, CountersSnapshot, Mailer, SendError, SendReport};
 use smtpwire::message::Message;
@@ -568,7 +569,9 @@ fn postfix_several_recipients_some_refused() {
         .collect();
     let tempfail = format!("rcpt-tempfail@{domain}");
     let reject = format!("rcpt-reject@{domain}");
-    let all = [&good[0], &tempfail, &good[1], &reject, &good[2]].map(|s| s.as_str());
+    // Postfix relays for nobody.
+    let relay = "elsewhere@example.com".to_owned();
+    let all = [&good[0], &tempfail, &good[1], &reject, &good[2], &relay].map(|s| s.as_str());
     let message = simple_message(&id, &sender(&servers), &good[0], "To several.\r\n");
 
     let mut connection =
@@ -581,7 +584,7 @@ fn postfix_several_recipients_some_refused() {
         .iter()
         .map(|r| r.reply.code().get())
         .collect();
-    assert_eq!(codes, [250, 450, 250, 550, 250]);
+    assert_eq!(codes, [250, 450, 250, 550, 250, 554]);
     assert_eq!(delivery.recipients[1].address.as_str(), tempfail);
     // The connection is still good for the next message.
     assert!(connection.is_usable());
@@ -834,6 +837,95 @@ fn smtputf8_where_not_offered_is_refused_before_anything_is_sent() {
     // The connection is still usable.
     sink_send(&mut connection, "ascii").unwrap();
     connection.close().unwrap();
+}
+
+#[test]
+fn postfix_dsn_parameters_come_back_in_its_delivery_report() {
+    let servers = servers!();
+    let id = test_id("postfix-dsn");
+    let from = format!("dsn-sender@{}", servers.domain);
+    let to = format!("dsn-rcpt@{}", servers.domain);
+    // `+`, `=` and spaces must go as xtext; Postfix decodes them for the report.
+    let envid = format!("envid+{id}= with spaces");
+    let mut envelope = envelope(&from, &[&to]);
+    envelope.notify = Notify::on(true, true, false);
+    envelope.ret = Some(DsnReturn::Headers);
+    envelope.envid = Some(EnvelopeId::new(&envid).unwrap());
+    let message = simple_message(&id, &from, &to, "Tell me when it arrives.\r\n");
+    let mut connection =
+        Connection::connect(&options(servers.postfix.addr, TlsPolicy::None, None)).unwrap();
+    connection.send_bytes(&envelope, &message).unwrap();
+    connection.close().unwrap();
+
+    // The message, and the success report to the sender, which returns its header.
+    let files = wait_for(&postfix_new(&servers), &id, 2);
+    let (reports, messages): (Vec<_>, Vec<_>) = files
+        .iter()
+        .map(|file| split_postfix(&file.bytes))
+        .partition(|(prepended, _)| prepended.return_path == "<>");
+    assert_eq!((reports.len(), messages.len()), (1, 1));
+    assert_eq!(messages[0].1, lf(&message));
+    let report = text(&reports[0].1).into_owned();
+    assert_eq!(reports[0].0.original_to, from);
+    for expected in [
+        format!("Original-Envelope-Id: {envid}"),
+        format!("Final-Recipient: rfc822; {to}"),
+        "Action: delivered".to_owned(),
+        "Content-Type: text/rfc822-headers".to_owned(),
+    ] {
+        assert!(report.contains(&expected), "{expected:?} not in {report}");
+    }
+}
+
+#[test]
+fn postfix_size_limit_is_honoured_before_anything_is_sent() {
+    let servers = servers!();
+    let forwarder = Forwarder::start(Plan::to(servers.postfix.addr).recorded());
+    let mut connection =
+        Connection::connect(&options(forwarder.addr(), TlsPolicy::None, None)).unwrap();
+    let to = format!("big@{}", servers.domain);
+    let huge = GeneratedBody::new(Vec::new(), 200 * 1024 * 1024);
+    let info = BodyInfo {
+        wire_size: Some(huge.len()),
+        eight_bit: Some(false),
+        smtputf8: false,
+    };
+    let error = connection
+        .send(&envelope(&sender(&servers), &[&to]), huge, info)
+        .expect_err("over Postfix's SIZE");
+    match error {
+        Error::Usage(UsageError::MessageTooLarge { size, limit }) => {
+            assert_eq!(limit, 104_857_600);
+            assert!(size > limit);
+        }
+        other => panic!("expected MessageTooLarge, got {other:?}"),
+    }
+    assert!(!contains(
+        &forwarder.bytes(0, Direction::ToServer),
+        b"MAIL FROM"
+    ));
+    assert!(connection.is_usable());
+    connection.close().unwrap();
+}
+
+#[test]
+fn aiosmtpd_takes_a_998_octet_line_and_a_999_octet_one_is_refused_before_sending() {
+    let servers = servers!();
+    let id = test_id("aiosmtpd-998");
+    let to = "long@example.org";
+    let mut connection =
+        Connection::connect(&options(servers.aiosmtpd.addr, TlsPolicy::None, None)).unwrap();
+    let envelope = envelope(&sender(&servers), &[to]);
+    let too_long = simple_message("never", &sender(&servers), to, &"y".repeat(999));
+    let error = connection
+        .send_bytes(&envelope, &too_long)
+        .expect_err("999 octets is over RFC 5321's limit");
+    assert!(matches!(error, Error::LineTooLong(_)), "{error:?}");
+    // Nothing was sent: the connection takes the next message.
+    let longest = simple_message(&id, &sender(&servers), to, &"x".repeat(998));
+    connection.send_bytes(&envelope, &longest).unwrap();
+    connection.close().unwrap();
+    aiosmtpd_stored(&servers, &id, &longest);
 }
 
 // ---------------------------------------------------------------------------------------
