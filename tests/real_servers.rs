@@ -25,8 +25,7 @@ use real_servers_support::{
 };
 use smtpwire::auth::{Credentials, Mechanism};
 use smtpwire::command::{DsnReturn, EnvelopeId, Notify};
-use smtpwire::mailer::UnknownOutcome;
-use smtpwire::mailer::{Counters, CountersSnapshot, Mailer, SendError, SendReport};
+use smtpwire::mailer::{Counters, CountersSnapshot, Mailer, SendError, SendReport, UnknownOutcome};
 use smtpwire::message::Message;
 use smtpwire::reply::Reply;
 use smtpwire::session::{
