@@ -10,7 +10,10 @@ fn line(len: usize) -> Vec<u8> {
 }
 
 fn too_long(line: u64) -> LineTooLong {
-    LineTooLong { line, limit: MAX_LINE_LEN }
+    LineTooLong {
+        line,
+        limit: MAX_LINE_LEN,
+    }
 }
 
 /// Every single cut of `body`, the whole body, and the body octet by octet.
@@ -89,7 +92,10 @@ fn line_of_999_is_refused_wherever_the_chunks_are_cut() {
         for framing in [Framing::Data, Framing::Bdat] {
             let result = run(framing, &chunks);
             assert_eq!(result.error, Some(too_long(2)), "{framing:?}");
-            assert_eq!(result.wire, sent, "{framing:?}: the first 998 octets, nothing more");
+            assert_eq!(
+                result.wire, sent,
+                "{framing:?}: the first 998 octets, nothing more"
+            );
         }
     }
     assert_eq!(bdat_wire_len(&body), Err(too_long(2)));
@@ -139,8 +145,15 @@ fn the_error_sticks() {
 
 #[test]
 fn bdat_wire_len_agrees_with_the_encoder() {
-    let bodies: [&[u8]; 7] =
-        [b"", b"a", b"a\r\n", b"a\n", b"a\r", b"\r\r\n\n\r.", b"x\r\n\r\n.\r\n"];
+    let bodies: [&[u8]; 7] = [
+        b"",
+        b"a",
+        b"a\r\n",
+        b"a\n",
+        b"a\r",
+        b"\r\r\n\n\r.",
+        b"x\r\n\r\n.\r\n",
+    ];
     for body in bodies {
         let wire = run(Framing::Bdat, &[body]).wire;
         assert_eq!(bdat_wire_len(body), Ok(wire.len() as u64), "{body:?}");
@@ -208,4 +221,28 @@ fn memory_does_not_grow_with_the_message() {
     }
     assert_eq!(encoder.wire_len(), total);
     assert!(std::mem::size_of::<DataEncoder>() <= 64);
+}
+
+#[test]
+fn line_numbers_stay_exact_over_long_clean_text() {
+    // Clean CRLF text goes through the encoder's block-wise fast path; lines of every length
+    // from 20 to 80 make its blocks end at every place in a line, CRLF included.
+    for line_len in 20..=80 {
+        let mut body = Vec::new();
+        for _ in 0..300 {
+            body.extend_from_slice(&line(line_len));
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(&line(MAX_LINE_LEN + 1));
+        let expected = Err(too_long(301));
+        assert_eq!(bdat_wire_len(&body), expected, "lines of {line_len}");
+        for cut in [0, 1000, 4097] {
+            let run = run(Framing::Data, &split_at_cuts(&body, &[cut]));
+            assert_eq!(
+                run.error,
+                expected.err(),
+                "lines of {line_len}, cut at {cut}"
+            );
+        }
+    }
 }

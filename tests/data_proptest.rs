@@ -40,6 +40,34 @@ fn long_lines() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+/// Mostly clean CRLF text, long enough for the encoder's block-wise fast path, with a few
+/// places that need work: a bare CR or LF, a line starting with a dot, a line near the limit.
+fn mostly_clean_text() -> impl Strategy<Value = Vec<u8>> {
+    let line = (
+        prop_oneof![8 => 0usize..100, 1 => 100usize..400, 1 => 850usize..1000],
+        prop_oneof![
+            30 => Just(&b""[..]),
+            1 => Just(&b"."[..]),
+            1 => Just(&b"\r"[..]),
+            1 => Just(&b"\n"[..]),
+            1 => Just(&b"\r\r"[..]),
+            1 => Just(&b"\n."[..]),
+        ],
+        0usize..200,
+    );
+    prop::collection::vec(line, 0..40).prop_map(|lines| {
+        let mut body = Vec::new();
+        for (len, oddity, at) in lines {
+            let start = body.len();
+            body.extend((0..len).map(|i| b"abc .xyz"[(i + start) % 8]));
+            let at = start + at.min(len);
+            body.splice(at..at, oddity.iter().copied());
+            body.extend_from_slice(b"\r\n");
+        }
+        body
+    })
+}
+
 fn cuts() -> impl Strategy<Value = Vec<usize>> {
     prop::collection::vec(0usize..5000, 0..8)
 }
@@ -50,6 +78,12 @@ proptest! {
     #[test]
     fn invariants_hold_for_short_lines(body in short_lines(), cuts in cuts()) {
         let cuts: Vec<usize> = cuts.iter().map(|cut| cut % (body.len() + 1)).collect();
+        check_invariants(&body, &cuts);
+    }
+
+    #[test]
+    fn invariants_hold_for_mostly_clean_text(body in mostly_clean_text(), cuts in cuts()) {
+        let cuts: Vec<usize> = cuts.iter().map(|cut| cut * 3 % (body.len() + 1)).collect();
         check_invariants(&body, &cuts);
     }
 

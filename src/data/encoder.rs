@@ -1,8 +1,13 @@
 //! The streaming body encoder.
 
+use super::clean_run::{BLOCK, CleanRun, clean_run};
 use super::wire::Wire;
 use super::{Framing, LineTooLong, MAX_LINE_LEN};
 use alloc::vec::Vec;
+
+/// The longest the fast path is left unused after a miss (less than a block skipped): the
+/// pause doubles from [`BLOCK`] after each miss, up to this (the transport's chunk size).
+const MAX_FAST_PATH_PAUSE: usize = 64 * 1024;
 
 /// The end-of-data marker; the CRLF before it ends the last line.
 const END_MARKER: &[u8] = b".\r\n";
@@ -127,9 +132,12 @@ impl DataEncoder {
 
     /// [`encode`](Self::encode) into any [`Wire`].
     ///
-    /// The chunk is scanned line ending by line ending with `memchr2`; octets that go out
-    /// unchanged (including CRLF pairs) are copied in one run, and the run is cut only where
-    /// something is inserted: a doubled dot, or the LF of a bare CR or the CR of a bare LF.
+    /// Octets that go out unchanged (CRLF pairs included) are copied in one run, cut only
+    /// where something is inserted: a doubled dot, or the LF of a bare CR or the CR of a bare
+    /// LF. The exact path finds line endings one by one with `memchr2`; before each, the fast
+    /// path ([`clean_run`]) skips whole blocks of clean CRLF text. When the fast path skips
+    /// less than a block (a body with bare LFs, say), it pauses for a distance that doubles
+    /// each time, so such bodies pay little for it.
     pub(super) fn encode_to<W: Wire>(
         &mut self,
         chunk: &[u8],
@@ -148,6 +156,10 @@ impl DataEncoder {
         let mut written = 0;
         let mut pos = 0;
         let mut line_len = self.line_len;
+        // The fast path is next tried at `fast_from`, then paused for `fast_pause` after a
+        // miss.
+        let mut fast_from = 0;
+        let mut fast_pause = BLOCK;
         if let Some(&first) = chunk.first() {
             if self.after_cr {
                 self.after_cr = false;
@@ -157,6 +169,7 @@ impl DataEncoder {
                 }
             }
         }
+        // Each turn either returns or moves `pos` past a line ending, so the loop ends.
         loop {
             // `pos <= chunk.len()` (invariant), so this slice cannot panic.
             let rest = &chunk[pos..];
@@ -167,6 +180,25 @@ impl DataEncoder {
                 // The dot itself stays at the start of the next run.
                 written = pos;
             }
+            if pos >= fast_from {
+                // `pos` is not inside a CRLF (an ending is always consumed whole), a dot
+                // starting the line is dealt with just above, and `line_len <= MAX_LINE_LEN`:
+                // what `clean_run` requires.
+                let run: CleanRun = clean_run(rest, line_len, stuff_dots);
+                // `run.len <= rest.len()`, so `pos` stays within the chunk.
+                pos += run.len;
+                self.line += run.endings;
+                line_len = run.line_len;
+                if run.len < BLOCK {
+                    // Not even a block: a miss.
+                    fast_from = pos + fast_pause;
+                    fast_pause = (fast_pause * 2).min(MAX_FAST_PATH_PAUSE);
+                } else {
+                    fast_pause = BLOCK;
+                }
+            }
+            // `pos <= chunk.len()` (invariant).
+            let rest = &chunk[pos..];
             let ending = memchr::memchr2(b'\r', b'\n', rest);
             let content = ending.unwrap_or(rest.len());
             if content > MAX_LINE_LEN - line_len {
@@ -174,7 +206,10 @@ impl DataEncoder {
                 // underflow, and `allowed < pos + content <= chunk.len()`.
                 let allowed = pos + (MAX_LINE_LEN - line_len);
                 out.put(&chunk[written..allowed]);
-                let error = LineTooLong { line: self.line, limit: MAX_LINE_LEN };
+                let error = LineTooLong {
+                    line: self.line,
+                    limit: MAX_LINE_LEN,
+                };
                 self.state = State::Failed(error);
                 return Err(error);
             }

@@ -39,6 +39,7 @@
 //! # Ok::<(), smtpwire::data::LineTooLong>(())
 //! ```
 
+mod clean_run;
 mod encoder;
 mod wire;
 

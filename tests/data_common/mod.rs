@@ -37,7 +37,10 @@ pub fn unstuff(wire: &[u8]) -> Result<Vec<u8>, String> {
     let mut rest = wire;
     loop {
         let Some(end) = rest.windows(2).position(|pair| pair == b"\r\n") else {
-            return Err(format!("no end marker; {} octets left without CRLF", rest.len()));
+            return Err(format!(
+                "no end marker; {} octets left without CRLF",
+                rest.len()
+            ));
         };
         let (line, tail) = (&rest[..end], &rest[end + 2..]);
         if line.contains(&b'\r') || line.contains(&b'\n') {
@@ -141,7 +144,11 @@ pub fn run(framing: Framing, chunks: &[&[u8]]) -> Run {
     for chunk in chunks {
         let before = wire.len();
         let result = encoder.encode(chunk, &mut wire);
-        assert_eq!(encoder.wire_len(), wire.len() as u64, "wire_len after encode");
+        assert_eq!(
+            encoder.wire_len(),
+            wire.len() as u64,
+            "wire_len after encode"
+        );
         if let Some(first) = error {
             assert_eq!(result, Err(first), "the error must stick");
             assert_eq!(wire.len(), before, "nothing is written after an error");
@@ -152,7 +159,11 @@ pub fn run(framing: Framing, chunks: &[&[u8]]) -> Run {
     }
     let before = wire.len();
     encoder.finish(&mut wire);
-    assert_eq!(encoder.wire_len(), wire.len() as u64, "wire_len after finish");
+    assert_eq!(
+        encoder.wire_len(),
+        wire.len() as u64,
+        "wire_len after finish"
+    );
     assert_eq!(encoder.error(), error);
     if error.is_some() {
         assert_eq!(wire.len(), before, "finish writes nothing after an error");
@@ -178,13 +189,30 @@ pub fn check_invariants(body: &[u8], cuts: &[usize]) {
     let chunks = split_at_cuts(body, cuts);
     let data = run(Framing::Data, &chunks);
     let bdat = run(Framing::Bdat, &chunks);
-    assert_eq!(data, run(Framing::Data, &[body]), "(a) DATA output depends on the split");
-    assert_eq!(bdat, run(Framing::Bdat, &[body]), "(a) BDAT output depends on the split");
-    assert!(!has_bare_cr_or_lf(&data.wire), "(c) bare CR or LF in DATA output");
-    assert!(!has_bare_cr_or_lf(&bdat.wire), "(c) bare CR or LF in BDAT output");
+    assert_eq!(
+        data,
+        run(Framing::Data, &[body]),
+        "(a) DATA output depends on the split"
+    );
+    assert_eq!(
+        bdat,
+        run(Framing::Bdat, &[body]),
+        "(a) BDAT output depends on the split"
+    );
+    assert!(
+        !has_bare_cr_or_lf(&data.wire),
+        "(c) bare CR or LF in DATA output"
+    );
+    assert!(
+        !has_bare_cr_or_lf(&bdat.wire),
+        "(c) bare CR or LF in BDAT output"
+    );
 
     if let Some((line, start)) = first_long_line(body) {
-        let expected = LineTooLong { line, limit: MAX_LINE_LEN };
+        let expected = LineTooLong {
+            line,
+            limit: MAX_LINE_LEN,
+        };
         assert_eq!(data.error, Some(expected));
         assert_eq!(bdat.error, Some(expected));
         assert_eq!(bdat_wire_len(body), Err(expected));
@@ -195,22 +223,49 @@ pub fn check_invariants(body: &[u8], cuts: &[usize]) {
         sent.truncate(sent.len() - 2);
         assert_eq!(bdat.wire, sent, "BDAT output before the error");
         assert_eq!(data.wire, stuff(&sent), "DATA output before the error");
-        assert!(positions(&data.wire, b"\r\n.\r\n").is_empty(), "(d) marker after an error");
+        assert!(
+            positions(&data.wire, b"\r\n.\r\n").is_empty(),
+            "(d) marker after an error"
+        );
         return;
     }
 
     let normalised = normalise(body);
     assert_eq!(data.error, None);
     assert_eq!(bdat.error, None);
-    assert_eq!(unstuff(&data.wire), Ok(normalised.clone()), "(b) DATA output un-stuffed");
+    assert_eq!(
+        unstuff(&data.wire),
+        Ok(normalised.clone()),
+        "(b) DATA output un-stuffed"
+    );
     let markers = positions(&data.wire, b"\r\n.\r\n");
     if body.is_empty() {
-        assert_eq!(data.wire, b".\r\n", "(d) an empty message is the end marker alone");
-        assert!(bdat.wire.is_empty(), "(e) an empty message is 0 BDAT octets");
+        assert_eq!(
+            data.wire, b".\r\n",
+            "(d) an empty message is the end marker alone"
+        );
+        assert!(
+            bdat.wire.is_empty(),
+            "(e) an empty message is 0 BDAT octets"
+        );
     } else {
-        assert_eq!(markers, [data.wire.len() - 5], "(d) the only CRLF.CRLF ends the wire");
-        assert!(!data.wire.starts_with(b".\r\n"), "(d) wire starts with .CRLF");
+        assert_eq!(
+            markers,
+            [data.wire.len() - 5],
+            "(d) the only CRLF.CRLF ends the wire"
+        );
+        assert!(
+            !data.wire.starts_with(b".\r\n"),
+            "(d) wire starts with .CRLF"
+        );
     }
-    assert_eq!(bdat.wire, normalised, "(e) BDAT output is the normalised body");
-    assert_eq!(bdat_wire_len(body), Ok(bdat.wire.len() as u64), "(e) bdat_wire_len");
+    assert_eq!(
+        bdat.wire, normalised,
+        "(e) BDAT output is the normalised body"
+    );
+    assert_eq!(
+        bdat_wire_len(body),
+        Ok(bdat.wire.len() as u64),
+        "(e) bdat_wire_len"
+    );
 }

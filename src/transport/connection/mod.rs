@@ -167,7 +167,8 @@ impl<S: Socket> Connection<S> {
     /// implicit TLS if the policy says so, greeting, EHLO, STARTTLS, AUTH, until ready.
     /// [`ConnectOptions::host`] is only used as the TLS server name (unless
     /// [`ConnectOptions::tls_server_name`](ConnectOptions) is set); the port and connect
-    /// timeout are not used.
+    /// timeout are not used, and the socket's options (TCP_NODELAY, keepalive) are left as
+    /// the caller set them.
     pub fn establish(socket: S, options: &ConnectOptions) -> Result<Connection<S>, Error> {
         let plan = Plan::new(options)?;
         Connection::start(socket, options, plan)
