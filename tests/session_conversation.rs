@@ -7,8 +7,8 @@ mod session_support;
 use session_support::*;
 use smtpwire::address::ReversePath;
 use smtpwire::session::{
-    BodyInfo, Event, ProtocolViolation, SessionError, Step, TlsPolicy, TransactionFailure,
-    UsageError,
+    BodyInfo, Event, Interruption, ProtocolViolation, SessionError, Step, TlsPolicy,
+    TransactionFailure, UsageError,
 };
 use std::time::Duration;
 
@@ -557,15 +557,15 @@ fn errors_stick_and_nothing_is_sent_afterwards() {
     assert_eq!(
         pair.session
             .send_message(envelope(&["a@foo.com"]), body_info(BODY), pair.now),
-        Err(UsageError::Failed(error.clone()))
+        Err(UsageError::Failed(Box::new(error.clone())))
     );
     assert_eq!(
         pair.session.noop(pair.now),
-        Err(UsageError::Failed(error.clone()))
+        Err(UsageError::Failed(Box::new(error.clone())))
     );
     assert_eq!(
         pair.session.quit(pair.now),
-        Err(UsageError::Failed(error.clone()))
+        Err(UsageError::Failed(Box::new(error.clone())))
     );
     pair.session.handle_input(b"250 ok\r\n", pair.now);
     pair.session.handle_eof(pair.now);
@@ -610,7 +610,10 @@ fn a_reply_nobody_asked_for_is_a_protocol_error() {
     assert!(matches!(
         pair.error(),
         Some(SessionError::Protocol {
-            step: Step::Idle,
+            interruption: Interruption {
+                step: Step::Idle,
+                ..
+            },
             violation: ProtocolViolation::UnexpectedReply(_)
         })
     ));

@@ -267,3 +267,15 @@ fn an_over_long_line_is_refused_before_sending_from_memory_and_mid_stream_from_a
         "{messages:?}"
     );
 }
+
+#[test]
+fn without_a_usable_host_name_ehlo_names_the_local_address() {
+    let server = Server::builder().start().unwrap();
+    let mut options = plain(&server);
+    options.ehlo_from_local_address = true;
+    let connection = Connection::connect(&options).unwrap();
+    connection.close().unwrap();
+    drop(server.wait_for_closed_connections(1, Duration::from_secs(10)));
+    let lines = server.connection(1).unwrap().lines().join("\n");
+    assert!(lines.starts_with("EHLO [127.0.0.1]"), "{lines}");
+}

@@ -29,12 +29,9 @@ impl EhloIdentity {
     /// This machine's host name when it is a valid EHLO name; otherwise the local address
     /// literal (never `localhost`, which tells the server nothing and which some refuse).
     pub fn from_host_name() -> EhloIdentity {
-        let host = gethostname::gethostname();
-        match host.to_str().map(EhloName::parse) {
-            Some(Ok(name)) if !name.as_str().eq_ignore_ascii_case("localhost") => {
-                EhloIdentity::Name(name)
-            }
-            _ => EhloIdentity::LocalAddress,
+        match crate::transport::local_ehlo_name() {
+            Some(name) => EhloIdentity::Name(name),
+            None => EhloIdentity::LocalAddress,
         }
     }
 }

@@ -4,6 +4,7 @@ use crate::address::Address;
 use crate::data::LineTooLong;
 use crate::reply::{Reply, ReplyError};
 use crate::session::RecipientOutcome;
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -194,10 +195,11 @@ pub enum SessionError {
         reply: Reply,
     },
     /// The server broke the protocol.
-    #[error("protocol violation at {step}: {violation}")]
+    #[error("protocol violation at {}: {violation}", interruption.step)]
     Protocol {
-        /// The step.
-        step: Step,
+        /// Where the conversation was cut: a bad reply after the final dot leaves the
+        /// message's fate unknown, as a lost connection does.
+        interruption: Interruption,
         /// What went wrong.
         violation: ProtocolViolation,
     },
@@ -227,12 +229,13 @@ impl SessionError {
         )
     }
 
-    /// Where the conversation was cut, for 421, EOF and deadlines.
+    /// Where the conversation was cut, for 421, EOF, deadlines and protocol violations.
     pub fn interruption(&self) -> Option<&Interruption> {
         match self {
             SessionError::ServiceClosing { interruption, .. }
             | SessionError::ConnectionClosed { interruption }
-            | SessionError::Timeout { interruption } => Some(interruption),
+            | SessionError::Timeout { interruption }
+            | SessionError::Protocol { interruption, .. } => Some(interruption),
             _ => None,
         }
     }
@@ -248,7 +251,7 @@ pub enum UsageError {
     NotReady(Step),
     /// The session has failed.
     #[error("the session has failed: {0}")]
-    Failed(SessionError),
+    Failed(Box<SessionError>),
     /// The session has ended.
     #[error("the session is closed")]
     Closed,

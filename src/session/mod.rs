@@ -75,6 +75,7 @@ use crate::capabilities::Capabilities;
 use crate::command::Command;
 use crate::reply::{Reply, ReplyCode, ReplyParser, Status};
 use crate::time::Timestamp;
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::fmt;
@@ -559,8 +560,12 @@ impl Session {
     }
 
     fn fail_protocol(&mut self, violation: ProtocolViolation) {
-        let step = self.step();
-        self.fail(SessionError::Protocol { step, violation });
+        // Taken before `fail` forgets the transaction.
+        let interruption = self.interruption();
+        self.fail(SessionError::Protocol {
+            interruption,
+            violation,
+        });
     }
 
     /// Ends the session for good: the error sticks and nothing more is sent.
@@ -585,7 +590,7 @@ impl Session {
     fn check_ready(&self) -> Result<(), UsageError> {
         match (self.phase, &self.error) {
             (Phase::Idle, _) => Ok(()),
-            (Phase::Failed, Some(error)) => Err(UsageError::Failed(error.clone())),
+            (Phase::Failed, Some(error)) => Err(UsageError::Failed(Box::new(error.clone()))),
             (Phase::Closed | Phase::Quitting, _) => Err(UsageError::Closed),
             _ => Err(UsageError::NotReady(self.step())),
         }
@@ -593,7 +598,7 @@ impl Session {
 
     fn check_body_wanted(&self) -> Result<(), UsageError> {
         if let Some(error) = &self.error {
-            return Err(UsageError::Failed(error.clone()));
+            return Err(UsageError::Failed(Box::new(error.clone())));
         }
         match &self.transaction {
             Some(transaction) if transaction.body == BodyState::Wanted => Ok(()),

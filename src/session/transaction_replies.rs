@@ -84,6 +84,7 @@ impl Session {
             let all_written = transaction.bdat_size == Some(transaction.encoder.wire_len());
             if is_positive(&reply) && !all_written {
                 // Nothing can be accepted before all of it was sent.
+                self.transaction = Some(transaction);
                 return self.fail_protocol(ProtocolViolation::UnexpectedCode(reply));
             }
             // The server may answer as soon as it has the last octet, before the driver calls

@@ -311,9 +311,8 @@ impl Error {
         }
     }
 
-    /// Builds the error for a terminal session error; `interruption` is where the session
-    /// stood, for the session errors that do not carry it.
-    pub(crate) fn from_session(error: SessionError, interruption: Interruption) -> Error {
+    /// Builds the error for a terminal session error.
+    pub(crate) fn from_session(error: SessionError) -> Error {
         match error {
             SessionError::ServiceClosing {
                 reply,
@@ -331,11 +330,11 @@ impl Error {
             SessionError::AuthRequiresTls => Error::AuthRequiresTls,
             SessionError::AuthUnavailable => Error::AuthUnavailable,
             SessionError::AuthFailed { reply } => Error::AuthFailed { reply },
-            SessionError::Protocol { step, violation } => Error::Protocol {
-                interruption: Interruption {
-                    step,
-                    ..interruption
-                },
+            SessionError::Protocol {
+                interruption,
+                violation,
+            } => Error::Protocol {
+                interruption,
                 violation,
             },
             SessionError::LineTooLong(error) => Error::LineTooLong(error),
@@ -657,24 +656,22 @@ mod tests {
     #[test]
     fn session_errors_keep_their_interruption() {
         let theirs = cut(Step::FinalReply, MessageFate::Unknown);
-        let context = Interruption::at(Step::Closed);
-        let error = Error::from_session(
-            SessionError::ConnectionClosed {
-                interruption: theirs.clone(),
-            },
-            context.clone(),
-        );
+        let error = Error::from_session(SessionError::ConnectionClosed {
+            interruption: theirs.clone(),
+        });
         assert_eq!(error.interruption(), Some(&theirs));
-        let error = Error::from_session(
-            SessionError::Timeout {
-                interruption: theirs.clone(),
-            },
-            context,
-        );
+        let error = Error::from_session(SessionError::Timeout {
+            interruption: theirs.clone(),
+        });
         assert!(error.is_timeout());
         assert_eq!(error.interruption(), Some(&theirs));
+        let error = Error::from_session(SessionError::Protocol {
+            interruption: theirs.clone(),
+            violation: ProtocolViolation::StartTlsInjection,
+        });
+        assert_eq!(error.interruption(), Some(&theirs));
         assert!(matches!(
-            Error::from_session(SessionError::AuthRequiresTls, Interruption::at(Step::Auth)),
+            Error::from_session(SessionError::AuthRequiresTls),
             Error::AuthRequiresTls
         ));
     }

@@ -49,14 +49,30 @@ pub struct ConnectOptions {
     /// The name the server's certificate must match; `None`: [`ConnectOptions::host`].
     #[cfg(feature = "tls")]
     pub tls_server_name: Option<String>,
+    /// Once [`Connection::connect`](super::Connection::connect) has a socket, replace the
+    /// session's EHLO name with the address literal of its local address (`[192.0.2.7]`),
+    /// as RFC 5321 §4.1.4 suggests for a client without a meaningful host name. Not used by
+    /// [`Connection::establish`](super::Connection::establish).
+    pub ehlo_from_local_address: bool,
 }
 
 impl ConnectOptions {
     /// Options for `host:port` with the defaults: opportunistic STARTTLS, no credentials, RFC
-    /// 5321 reply deadlines, the `webpki-roots` anchors, 30 s per connection attempt, and this
-    /// machine's host name (or `localhost` when it is not a valid EHLO name) for EHLO.
+    /// 5321 reply deadlines, the `webpki-roots` anchors, 30 s per connection attempt, and for
+    /// EHLO this machine's host name ([`local_ehlo_name`]), or when it has none that is
+    /// usable, the address literal of the connection's local address.
     pub fn new(host: impl Into<String>, port: u16) -> ConnectOptions {
-        ConnectOptions::with_session(host, port, SessionConfig::new(local_ehlo_name()))
+        match local_ehlo_name() {
+            Some(name) => ConnectOptions::with_session(host, port, SessionConfig::new(name)),
+            None => {
+                // A placeholder until the socket's local address is known.
+                let placeholder = EhloName::from_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                let mut options =
+                    ConnectOptions::with_session(host, port, SessionConfig::new(placeholder));
+                options.ehlo_from_local_address = true;
+                options
+            }
+        }
     }
 
     /// Options for `host:port` with the given session configuration and transport defaults.
@@ -77,6 +93,7 @@ impl ConnectOptions {
             tls: TlsConfig::default(),
             #[cfg(feature = "tls")]
             tls_server_name: None,
+            ehlo_from_local_address: false,
         }
     }
 
@@ -86,13 +103,12 @@ impl ConnectOptions {
     }
 }
 
-/// This machine's host name when it is a valid EHLO name, else `localhost`.
-pub fn local_ehlo_name() -> EhloName {
+/// This machine's host name when it is a valid EHLO name other than `localhost` (which tells
+/// the server nothing, and which some servers refuse); `None` otherwise.
+pub fn local_ehlo_name() -> Option<EhloName> {
     let host = gethostname::gethostname();
-    host.to_str()
-        .and_then(|name| EhloName::parse(name).ok())
-        .or_else(|| EhloName::parse("localhost").ok())
-        .unwrap_or_else(|| EhloName::from_ip(std::net::Ipv4Addr::LOCALHOST.into()))
+    let name = EhloName::parse(host.to_str()?).ok()?;
+    (!name.as_str().eq_ignore_ascii_case("localhost")).then_some(name)
 }
 
 #[cfg(test)]
@@ -120,9 +136,16 @@ mod tests {
     }
 
     #[test]
-    fn the_local_ehlo_name_is_always_valid() {
-        let name = local_ehlo_name();
-        assert_eq!(EhloName::parse(name.as_str()), Ok(name.clone()));
-        assert!(!name.as_str().is_empty());
+    fn the_default_ehlo_name_is_never_localhost() {
+        let options = ConnectOptions::new("mail.example.com", SMTP_PORT);
+        match local_ehlo_name() {
+            Some(name) => {
+                assert!(!name.as_str().eq_ignore_ascii_case("localhost"));
+                assert_eq!(options.session.ehlo_name, name);
+                assert!(!options.ehlo_from_local_address);
+            }
+            // No usable host name: the local address literal is put in once connected.
+            None => assert!(options.ehlo_from_local_address),
+        }
     }
 }

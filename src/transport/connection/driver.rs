@@ -56,7 +56,7 @@ impl<S: Socket> Connection<S> {
             return Ok(());
         }
         Err(Error::Usage(match self.session.error() {
-            Some(error) => UsageError::Failed(error.clone()),
+            Some(error) => UsageError::Failed(Box::new(error.clone())),
             None => UsageError::Closed,
         }))
     }
@@ -74,8 +74,7 @@ impl<S: Socket> Connection<S> {
                 match event {
                     Event::StartTls => self.start_tls(&limit)?,
                     Event::Failed(error) => {
-                        let interruption = self.session.interruption();
-                        return Err(self.fail_session(error, interruption));
+                        return Err(self.fail_session(error));
                     }
                     other => {
                         if let Some(value) = accept(other) {
@@ -131,8 +130,7 @@ impl<S: Socket> Connection<S> {
             let now = self.now();
             self.session.handle_timeout(now);
             if let Some(error) = self.session.error().cloned() {
-                let interruption = self.session.interruption();
-                return Err(self.fail_session(error, interruption));
+                return Err(self.fail_session(error));
             }
             if self.session.poll_timeout().is_none_or(|at| at > now) {
                 return Ok(());
@@ -200,21 +198,16 @@ impl<S: Socket> Connection<S> {
         let now = self.now();
         match received {
             Received::Data(n) => {
-                // Taken before the input, which may fail the session and clear its
-                // transaction: a bad reply after the final dot must still say that the
-                // message may have been accepted.
-                let before = self.session.interruption();
                 // `receive` never reports more than the buffer's length.
                 self.session.handle_input(&self.incoming[..n], now);
                 if let Some(error) = self.session.error().cloned() {
-                    return Err(self.fail_session(error, before));
+                    return Err(self.fail_session(error));
                 }
             }
             Received::Eof => {
                 self.session.handle_eof(now);
                 if let Some(error) = self.session.error().cloned() {
-                    let interruption = self.session.interruption();
-                    return Err(self.fail_session(error, interruption));
+                    return Err(self.fail_session(error));
                 }
             }
             #[cfg(feature = "tls")]

@@ -23,19 +23,15 @@ impl<S: Socket> Connection<S> {
         error
     }
 
-    /// The session failed: close and report. `context` is where the session stood before the
-    /// input that failed it, for the errors that do not say.
-    pub(super) fn fail_session(&mut self, error: SessionError, context: Interruption) -> Error {
-        self.fail(Error::from_session(error, context))
+    /// The session failed: close and report.
+    pub(super) fn fail_session(&mut self, error: SessionError) -> Error {
+        self.fail(Error::from_session(error))
     }
 
     /// The session's own error if it failed, else `otherwise`.
     pub(super) fn fail_with_session_or(&mut self, otherwise: Error) -> Error {
         match self.session.error().cloned() {
-            Some(error) => {
-                let interruption = self.session.interruption();
-                self.fail_session(error, interruption)
-            }
+            Some(error) => self.fail_session(error),
             None => self.fail(otherwise),
         }
     }

@@ -32,6 +32,7 @@ use super::stream::Stream;
 use super::tls::{self, TlsConfig, TlsStream};
 use crate::capabilities::Capabilities;
 use crate::data;
+use crate::ehlo_name::EhloName;
 use crate::reply::Reply;
 use crate::session::{
     BodyInfo, Delivery, Envelope, Event, Session, SessionConfig, Step, TlsPolicy,
@@ -101,7 +102,7 @@ impl Connection<TcpStream> {
     /// Resolution and each connection attempt get [`ConnectOptions::connect_timeout`]; the
     /// whole call ends by [`ConnectOptions::deadline`] when one is set.
     pub fn connect(options: &ConnectOptions) -> Result<Connection<TcpStream>, Error> {
-        let plan = Plan::new(options)?;
+        let mut plan = Plan::new(options)?;
         let start = Instant::now();
         let resolve_by = earliest(start, options.connect_timeout, options.deadline);
         let addresses = connect::resolve(&options.host, options.port, resolve_by)?;
@@ -112,6 +113,13 @@ impl Connection<TcpStream> {
             options.connect_timeout,
             options.deadline,
         )?;
+        if options.ehlo_from_local_address {
+            let local = socket.local_addr().map_err(|source| Error::Io {
+                interruption: crate::session::Interruption::at(Step::Greeting),
+                source,
+            })?;
+            plan.session.ehlo_name = EhloName::from_ip(local.ip());
+        }
         Connection::start(socket, options, plan)
     }
 }
