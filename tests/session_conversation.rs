@@ -53,6 +53,107 @@ fn rfc5321_appendix_d1_transaction_without_extensions() {
 }
 
 #[test]
+fn rfc5321_appendix_d1_transcript_replayed_byte_for_byte() {
+    // The server side of RFC 5321 Appendix D.1, word for word: Brown is refused, the
+    // message goes to Jones and Green. The body line `...etc.` goes out dot-stuffed.
+    let mut config = config(TlsPolicy::None);
+    config.ehlo_name = smtpwire::ehlo_name::EhloName::parse("bar.com").unwrap();
+    let mut pair = Pair::new(config, FakeServer::default());
+    let mut wire = Vec::new();
+    let mut exchange = |pair: &mut Pair, server: &[u8]| {
+        pair.session.handle_input(server, pair.now);
+        let mut out = Vec::new();
+        let _ = pair.session.poll_transmit(&mut out);
+        wire.extend_from_slice(&out);
+        while let Some(event) = pair.session.poll_event() {
+            if event == Event::SendBody {
+                pair.session
+                    .write_body(b"Blah blah blah...\r\n...etc. etc. etc.\r\n", pair.now)
+                    .unwrap();
+                pair.session.finish_body(pair.now).unwrap();
+                let mut body = Vec::new();
+                let _ = pair.session.poll_transmit(&mut body);
+                wire.extend_from_slice(&body);
+            }
+            if event == Event::Ready && pair.session.is_ready() && pair.events.is_empty() {
+                let from = ReversePath::Address(address("Smith@bar.com"));
+                let to = ["Jones@foo.com", "Green@foo.com", "Brown@foo.com"]
+                    .map(address)
+                    .to_vec();
+                let info = BodyInfo {
+                    wire_size: None,
+                    eight_bit: Some(false),
+                    smtputf8: false,
+                };
+                pair.session
+                    .send_message(smtpwire::session::Envelope::new(from, to), info, pair.now)
+                    .unwrap();
+                let mut out = Vec::new();
+                let _ = pair.session.poll_transmit(&mut out);
+                wire.extend_from_slice(&out);
+            }
+            if matches!(event, Event::TransactionDone(_)) {
+                pair.session.quit(pair.now).unwrap();
+                let mut out = Vec::new();
+                let _ = pair.session.poll_transmit(&mut out);
+                wire.extend_from_slice(&out);
+            }
+            pair.events.push(event);
+        }
+    };
+    exchange(
+        &mut pair,
+        b"220 foo.com Simple Mail Transfer Service Ready\r\n",
+    );
+    exchange(
+        &mut pair,
+        b"250-foo.com greets bar.com\r\n250-8BITMIME\r\n250-SIZE\r\n250-DSN\r\n250 HELP\r\n",
+    );
+    exchange(&mut pair, b"250 OK\r\n");
+    exchange(&mut pair, b"250 OK\r\n");
+    exchange(&mut pair, b"250 OK\r\n");
+    exchange(&mut pair, b"550 No such user here\r\n");
+    exchange(
+        &mut pair,
+        b"354 Start mail input; end with <CRLF>.<CRLF>\r\n",
+    );
+    exchange(&mut pair, b"250 OK\r\n");
+    exchange(
+        &mut pair,
+        b"221 foo.com Service closing transmission channel\r\n",
+    );
+    assert_eq!(
+        String::from_utf8(wire).unwrap(),
+        "EHLO bar.com\r\n\
+         MAIL FROM:<Smith@bar.com>\r\n\
+         RCPT TO:<Jones@foo.com>\r\n\
+         RCPT TO:<Green@foo.com>\r\n\
+         RCPT TO:<Brown@foo.com>\r\n\
+         DATA\r\n\
+         Blah blah blah...\r\n\
+         ....etc. etc. etc.\r\n\
+         .\r\n\
+         QUIT\r\n"
+    );
+    let delivery = pair
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::TransactionDone(Ok(delivery)) => Some(delivery.clone()),
+            _ => None,
+        })
+        .expect("delivered");
+    let refused: Vec<_> = delivery
+        .recipients
+        .iter()
+        .filter(|r| !r.accepted())
+        .collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].address.as_str(), "Brown@foo.com");
+    assert_eq!(pair.events.last(), Some(&Event::Closed));
+}
+
+#[test]
 fn final_reply_text_and_recipient_outcomes_are_kept() {
     let mut pair = Pair::open(config(TlsPolicy::None), server(&["PIPELINING"]));
     pair.server.recipient_replies.push((
