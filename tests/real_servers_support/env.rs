@@ -280,7 +280,16 @@ pub fn availability(loaded: Result<Servers, String>, required: bool) -> Availabi
             "{REQUIRE_VAR}=1 but the real servers are not usable: {problem} \
              (run `tests/servers/start.sh DIR` and `source DIR/env`)"
         )),
-        Err(problem) => Availability::Skip(problem),
+        Err(problem) => Availability::Skip(summary(&problem)),
+    }
+}
+
+/// The first two problems and how many more: one line that still fits a terminal.
+fn summary(problems: &str) -> String {
+    let all: Vec<&str> = problems.split(", ").collect();
+    match all.len() {
+        0..=2 => problems.to_owned(),
+        n => format!("{} and {} more", all[..2].join(", "), n - 2),
     }
 }
 
