@@ -6,6 +6,7 @@ mod session_support;
 
 use session_support::*;
 use smtpwire::address::ReversePath;
+use smtpwire::auth::Mechanism;
 use smtpwire::session::{
     BodyInfo, Event, Interruption, ProtocolViolation, SessionError, Step, TlsPolicy,
     TransactionFailure, UsageError,
@@ -924,4 +925,23 @@ fn debug_output_never_shows_credentials() {
     let debug = format!("{:?}", pair.session);
     assert!(!debug.contains("secret-password"), "{debug}");
     assert!(!debug.contains("AHVzZXIAc2VjcmV0LXBhc3N3b3Jk"), "{debug}");
+}
+
+#[test]
+fn the_caller_chooses_the_auth_mechanism_order() {
+    let mut config = config(TlsPolicy::Implicit);
+    config.credentials = Some(credentials());
+    config.auth_mechanisms = Some(vec![Mechanism::Login, Mechanism::Plain]);
+    let pair = Pair::open(config.clone(), server(&["AUTH PLAIN LOGIN"]));
+    assert!(pair.is_ready(), "{:?}", pair.error());
+    assert_eq!(
+        pair.server.commands[1..],
+        ["AUTH LOGIN", "dXNlcg==", "c2VjcmV0LXBhc3N3b3Jk"]
+    );
+
+    // A preference the credentials cannot serve is skipped, never sent.
+    config.auth_mechanisms = Some(vec![Mechanism::XOAuth2]);
+    let pair = Pair::open(config, server(&["AUTH PLAIN LOGIN XOAUTH2"]));
+    assert_eq!(pair.error(), Some(&SessionError::AuthUnavailable));
+    assert_eq!(pair.server.commands, ["EHLO client.example"]);
 }

@@ -4,7 +4,7 @@ use super::Mailer;
 use super::clock::{Clock, SystemClock};
 use super::observer::Observer;
 use super::retry::{Backoff, DEFAULT_MAX_ATTEMPTS, Jitter};
-use crate::auth::Credentials;
+use crate::auth::{Credentials, Mechanism};
 use crate::ehlo_name::EhloName;
 use crate::message::Mailbox;
 use crate::session::{Timeouts, TlsPolicy};
@@ -61,6 +61,7 @@ pub(super) struct Config {
     pub(super) tls_server_name: Option<String>,
     pub(super) credentials: Option<Credentials>,
     pub(super) allow_plaintext_auth: bool,
+    pub(super) auth_mechanisms: Option<Vec<Mechanism>>,
     pub(super) sender: Option<Mailbox>,
     pub(super) ehlo: EhloIdentity,
     pub(super) timeouts: Timeouts,
@@ -116,6 +117,7 @@ impl MailerBuilder {
                 tls_server_name: None,
                 credentials: None,
                 allow_plaintext_auth: false,
+                auth_mechanisms: None,
                 sender: None,
                 ehlo: EhloIdentity::from_host_name(),
                 timeouts: Timeouts::default(),
@@ -163,6 +165,17 @@ impl MailerBuilder {
     /// once TLS is up, whatever the server advertises.
     pub fn allow_plaintext_auth(mut self, allow: bool) -> MailerBuilder {
         self.config.allow_plaintext_auth = allow;
+        self
+    }
+
+    /// The AUTH mechanisms to use, most preferred first (see
+    /// [`SessionConfig::auth_mechanisms`](crate::session::SessionConfig::auth_mechanisms)).
+    /// Default: the credentials' own order.
+    pub fn auth_mechanisms(
+        mut self,
+        mechanisms: impl IntoIterator<Item = Mechanism>,
+    ) -> MailerBuilder {
+        self.config.auth_mechanisms = Some(mechanisms.into_iter().collect());
         self
     }
 

@@ -25,6 +25,7 @@ fn connect_options(config: &Config, deadline: Option<Instant>) -> ConnectOptions
     session.tls = config.tls_policy;
     session.credentials = config.credentials.clone();
     session.allow_plaintext_auth = config.allow_plaintext_auth;
+    session.auth_mechanisms = config.auth_mechanisms.clone();
     session.timeouts = config.timeouts;
     let mut options = ConnectOptions::with_session(config.host.clone(), config.port, session);
     options.ehlo_from_local_address = from_local_address;

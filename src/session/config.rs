@@ -1,8 +1,9 @@
 //! Session configuration: identity, TLS policy, credentials, timeouts and limits.
 
-use crate::auth::Credentials;
+use crate::auth::{Credentials, Mechanism};
 use crate::ehlo_name::EhloName;
 use crate::reply::ReplyLimits;
+use alloc::vec::Vec;
 use core::time::Duration;
 
 /// When the session uses TLS.
@@ -80,6 +81,10 @@ pub struct SessionConfig {
     /// Allow AUTH over a connection without TLS. Off by default: credentials are sent only
     /// once TLS is up.
     pub allow_plaintext_auth: bool,
+    /// The AUTH mechanisms to use, most preferred first; those the credentials cannot serve
+    /// are skipped. `None`: the credentials' own order (PLAIN then LOGIN for a password,
+    /// XOAUTH2 for a token). Some servers advertise PLAIN and only accept LOGIN.
+    pub auth_mechanisms: Option<Vec<Mechanism>>,
     /// Reply deadlines.
     pub timeouts: Timeouts,
     /// Caps on reply size.
@@ -94,6 +99,7 @@ impl SessionConfig {
             tls: TlsPolicy::default(),
             credentials: None,
             allow_plaintext_auth: false,
+            auth_mechanisms: None,
             timeouts: Timeouts::default(),
             reply_limits: ReplyLimits::default(),
         }

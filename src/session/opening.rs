@@ -6,7 +6,7 @@
 use super::mail::is_positive;
 use super::outstanding::Awaiting;
 use super::{Phase, ProtocolViolation, Session, SessionError, Step, TlsPolicy};
-use crate::auth::AuthExchange;
+use crate::auth::{AuthExchange, Mechanism};
 use crate::capabilities::Capabilities;
 use crate::command::Command;
 use crate::reply::{Reply, ReplyCode};
@@ -104,13 +104,16 @@ impl Session {
             .capabilities
             .as_ref()
             .map_or(&[][..], Capabilities::auth_mechanisms);
-        // A mechanism both sides know; `start` refuses only a mechanism the credentials cannot
-        // serve, which `preferred_mechanism` never returns, so both failures mean the same.
-        let exchange = credentials
-            .preferred_mechanism(offered)
-            .and_then(|mechanism| {
-                AuthExchange::start(mechanism, credentials, &mut self.transmit).ok()
-            });
+        // A mechanism both sides know, in the caller's order if one was given; `start` refuses
+        // only a mechanism the credentials cannot serve, which is never chosen here.
+        let usable = |m: &&Mechanism| credentials.mechanisms().contains(m) && offered.contains(m);
+        let mechanism = match &self.config.auth_mechanisms {
+            Some(preferred) => preferred.iter().find(usable),
+            None => credentials.mechanisms().iter().find(usable),
+        };
+        let exchange = mechanism.and_then(|mechanism| {
+            AuthExchange::start(mechanism, credentials, &mut self.transmit).ok()
+        });
         match exchange {
             Some(exchange) => {
                 self.auth = Some(exchange);
