@@ -427,6 +427,29 @@ fn postfix_auth_plain_over_starttls_through_the_mailer() {
     assert_sasl_logged(&servers, log_from, &report.reply, "PLAIN");
 }
 
+#[test]
+fn postfix_auth_login_chosen_by_the_caller_over_starttls() {
+    let servers = servers!();
+    let id = test_id("postfix-login-chosen");
+    let to = format!("auth-login-chosen@{}", servers.domain);
+    let counters = Arc::new(Counters::new());
+    let log_from = stored::log_len(&servers.postfix.log);
+    // Postfix offers PLAIN and LOGIN; the caller's preference decides.
+    let mut mailer = mailer(servers.postfix.addr, TlsPolicy::Required, &counters)
+        .tls_config(trust_ca(&servers.postfix.ca))
+        .credentials(password(&servers.postfix.user, &servers.postfix.password))
+        .auth_mechanisms([smtpwire::auth::Mechanism::Login])
+        .build();
+    let message = simple_message(&id, &sender(&servers), &to, "AUTH LOGIN by choice.\r\n");
+    let report = mailer
+        .send(&envelope(&sender(&servers), &[&to]), &message)
+        .unwrap();
+    mailer.close().unwrap();
+    let received = postfix_stored(&servers, &id, &message).received;
+    assert!(received.contains(" with ESMTPSA id "), "{received}");
+    assert_sasl_logged(&servers, log_from, &report.reply, "LOGIN");
+}
+
 /// A mailer that reaches the real server through `filter` (plain text on loopback, so AUTH
 /// in plain text is allowed for it) with these credentials.
 fn login_mailer(
