@@ -225,7 +225,8 @@ impl Session {
         self.phase = Phase::Opening;
         self.tls_up = true;
         self.capabilities = None;
-        self.parser = ReplyParser::with_limits(self.config.reply_limits);
+        // Nothing received before the handshake may be read after it.
+        self.parser.reset();
         self.send_ehlo(now);
     }
 
@@ -237,7 +238,9 @@ impl Session {
     /// server's extensions; a message the server cannot take fails here, before anything is
     /// sent. With PIPELINING, MAIL, every RCPT and DATA go in one flight; with CHUNKING and a
     /// known size the body goes as `BDAT n LAST`, and with both [`Event::SendBody`] comes at
-    /// once so that the body joins the same flight.
+    /// once so that the body joins the same flight: one round trip per message, at the price
+    /// of sending the body before the RCPT replies are known (when every recipient is then
+    /// refused, the server reads and discards it).
     pub fn send_message(
         &mut self,
         envelope: Envelope,
