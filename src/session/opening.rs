@@ -6,7 +6,7 @@
 use super::mail::is_positive;
 use super::outstanding::Awaiting;
 use super::{Phase, ProtocolViolation, Session, SessionError, Step, TlsPolicy};
-use crate::auth::{AuthExchange, Mechanism};
+use crate::auth::AuthExchange;
 use crate::capabilities::Capabilities;
 use crate::command::Command;
 use crate::reply::{Reply, ReplyCode};
@@ -106,10 +106,11 @@ impl Session {
             .map_or(&[][..], Capabilities::auth_mechanisms);
         // A mechanism both sides know, in the caller's order if one was given; `start` refuses
         // only a mechanism the credentials cannot serve, which is never chosen here.
-        let usable = |m: &&Mechanism| credentials.mechanisms().contains(m) && offered.contains(m);
         let mechanism = match &self.config.auth_mechanisms {
-            Some(preferred) => preferred.iter().find(usable),
-            None => credentials.mechanisms().iter().find(usable),
+            Some(preferred) => preferred
+                .iter()
+                .find(|m| credentials.mechanisms().contains(m) && offered.contains(m)),
+            None => credentials.preferred_mechanism(offered),
         };
         let exchange = mechanism.and_then(|mechanism| {
             AuthExchange::start(mechanism, credentials, &mut self.transmit).ok()
